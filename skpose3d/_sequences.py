@@ -1,0 +1,170 @@
+"""Validation of video input and clip sampling for training.
+
+A *video* is an array ``(n_frames, n_joints, C)``. Users pass a list of videos (one sample per
+video, so scikit-learn's splitters never cut one), a single 3-D array (one continuous video) or a
+4-D array ``(n_videos, n_frames, n_joints, C)``. :func:`check_videos` turns all of these into a
+list of float32 arrays and remembers the structure so that outputs can be given back in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .nn.inference import pad_edges
+
+
+@dataclass(frozen=True)
+class VideoStructure:
+    """How the caller passed the videos: ``"list"``, ``"array3"`` (one video) or ``"array4"``."""
+
+    kind: str
+
+    def restore(self, videos: list[np.ndarray]):
+        """Return per-video outputs in the structure the input had."""
+        if self.kind == "array3":
+            return videos[0]
+        if self.kind == "array4":
+            return np.stack(videos)
+        out = np.empty(len(videos), dtype=object)
+        out[:] = videos
+        return out
+
+
+def _as_list(X, name: str) -> tuple[list, VideoStructure]:
+    if X is None:
+        raise ValueError(f"{name} is None: expected a list of videos (n_frames, n_joints, C)")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 3:
+            return [X], VideoStructure("array3")
+        if X.ndim == 4:
+            return list(X), VideoStructure("array4")
+        raise ValueError(
+            f"{name} has shape {X.shape}: expected one video (n_frames, n_joints, C), "
+            "a batch (n_videos, n_frames, n_joints, C) or a list of videos"
+        )
+    if isinstance(X, np.ndarray) and X.ndim != 1:
+        raise ValueError(f"{name} is an object array of shape {X.shape}: expected 1-D")
+    if isinstance(X, list | tuple | np.ndarray):
+        return list(X), VideoStructure("list")
+    if torch.is_tensor(X):
+        return _as_list(X.detach().cpu().numpy(), name)
+    raise TypeError(
+        f"{name} must be a list of arrays (n_frames, n_joints, C) or an ndarray, "
+        f"got {type(X).__name__}"
+    )
+
+
+def _check_video(video, where: str, n_joints: int | None, channels) -> np.ndarray:
+    try:
+        arr = np.asarray(video, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} cannot be read as a numeric array: {exc}") from None
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{where} has {arr.ndim} dimensions (shape {arr.shape}): "
+            "expected 3, (n_frames, n_joints, C)"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{where} has no frames")
+    if arr.shape[2] not in channels:
+        raise ValueError(
+            f"{where} has {arr.shape[2]} channels per joint (shape {arr.shape}): "
+            f"expected {' or '.join(map(str, channels))}"
+        )
+    if n_joints is not None and arr.shape[1] != n_joints:
+        raise ValueError(
+            f"{where} has {arr.shape[1]} joints (shape {arr.shape}): expected {n_joints}"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        frame, joint, _ = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{where} contains NaN or inf at frame {frame}, joint {joint} "
+            f"({int(bad.any(axis=(1, 2)).sum())} bad frames in all)"
+        )
+    return arr
+
+
+def check_videos(
+    X, name: str = "X", *, n_joints: int | None = None, channels=(2, 3)
+) -> tuple[list[np.ndarray], VideoStructure]:
+    """Validate videos and return them as a list of float32 arrays plus their structure.
+
+    Parameters
+    ----------
+    X : list of array-like, or ndarray of 3 or 4 dimensions
+        The videos.
+    name : str
+        Argument name used in error messages.
+    n_joints : int, optional
+        Required number of joints.
+    channels : tuple of int
+        Allowed values per joint.
+
+    Raises
+    ------
+    ValueError
+        Naming the video (and frame, for non-finite values) that is wrong.
+    """
+    videos, structure = _as_list(X, name)
+    if len(videos) == 0:
+        raise ValueError(f"{name} is empty: expected at least one video")
+    checked = [
+        _check_video(v, f"{name}[{i}]" if structure.kind != "array3" else name, n_joints, channels)
+        for i, v in enumerate(videos)
+    ]
+    if len({v.shape[2] for v in checked}) > 1:
+        raise ValueError(f"the videos of {name} mix 2 and 3 channels per joint; use one format")
+    return checked, structure
+
+
+def check_targets(y, videos: list[np.ndarray], name: str = "y", *, n_joints: int | None = None):
+    """Validate 3D targets against their 2D input videos (one target video per input video).
+
+    Returns
+    -------
+    list of ndarray (float32)
+    """
+    targets, _ = check_videos(y, name, n_joints=n_joints, channels=(3,))
+    if len(targets) != len(videos):
+        raise ValueError(f"{name} has {len(targets)} videos but X has {len(videos)}")
+    for i, (t, v) in enumerate(zip(targets, videos)):
+        if t.shape[0] != v.shape[0]:
+            raise ValueError(f"{name}[{i}] has {t.shape[0]} frames but X[{i}] has {v.shape[0]}")
+    return targets
+
+
+class ClipBank:
+    """All videos edge-padded and concatenated, to gather training clips by frame index.
+
+    Parameters
+    ----------
+    videos : list of ndarray (n_frames, n_joints, C)
+    pad_left, pad_right : int
+        Edge-replicated frames added to each video; ``pad_left + pad_right + 1`` is the clip
+        length and frame ``t`` of a video is predicted from its padded frames
+        ``[t, t + clip_length)``.
+    device : torch.device
+    """
+
+    def __init__(self, videos, pad_left: int, pad_right: int, device="cpu"):
+        lengths = np.array([len(v) for v in videos])
+        padded = [pad_edges(torch.from_numpy(v), pad_left, pad_right) for v in videos]
+        self.data = torch.cat(padded).to(device)
+        self.clip_length = pad_left + pad_right + 1
+        padded_starts = np.concatenate([[0], np.cumsum(lengths + pad_left + pad_right)[:-1]])
+        # Start of each frame's clip in ``data``: a frame's clip starts at its own padded index.
+        self.clip_starts = torch.from_numpy(
+            np.concatenate([s + np.arange(n) for s, n in zip(padded_starts, lengths)])
+        ).to(device)
+        self._offsets = torch.arange(self.clip_length, device=device)
+
+    def __len__(self) -> int:
+        return len(self.clip_starts)
+
+    def clips(self, frame_ids: torch.Tensor) -> torch.Tensor:
+        """Clips ``(len(frame_ids), clip_length, n_joints, C)`` centred (or ending) on frames."""
+        return self.data[self.clip_starts[frame_ids, None] + self._offsets]

@@ -1,0 +1,456 @@
+"""scikit-learn estimators lifting 2D keypoint videos to 3D poses, thin over :mod:`skpose3d.nn`."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._sequences import ClipBank, check_targets, check_videos
+from ._training import run_epochs
+from .camera import flip_keypoints, flip_poses, normalize_screen_coordinates
+from .metrics import mpjpe
+from .nn.inference import predict_sequence, sequence_padding
+from .nn.losses import mpjpe_loss
+from .nn.temporal import TemporalConvNet, check_filter_widths
+from .skeleton import get_skeleton
+
+_PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; anything else is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _check_image_size(image_size):
+    if image_size is None:
+        return None
+    try:
+        width, height = (float(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_size must be None or (width, height) in pixels, got {image_size!r}"
+        ) from None
+    if not (width > 0 and height > 0 and np.isfinite(width) and np.isfinite(height)):
+        raise ValueError(f"image_size must be positive (width, height), got {image_size!r}")
+    return width, height
+
+
+class TemporalPoseLifter(RegressorMixin, BaseEstimator):
+    """Lift 2D keypoint videos to root-relative 3D poses with a dilated temporal conv network.
+
+    The model of Pavllo et al. (CVPR 2019): training draws one-receptive-field clips from many
+    videos per batch and predicts their centre frame (the strided form); ``predict`` runs the
+    dilated form over whole videos, edge-padded so that every frame gets a pose.
+
+    Parameters
+    ----------
+    filter_widths : tuple of int, default=(3, 3, 3)
+        Odd convolution widths; the receptive field is their product (27 frames by default;
+        the paper's best model uses ``(3, 3, 3, 3, 3)``, 243 frames; ``(1, 1, 1)`` is a
+        single-frame model).
+    channels : int, default=256
+        Hidden channels (the paper uses 1024).
+    dropout : float, default=0.25
+        Dropout probability.
+    causal : bool, default=False
+        Use past frames only (real-time use).
+    input_skeleton : str or Skeleton, default="h36m"
+        Layout of the 2D keypoints (``"h36m"``, ``"coco"``, ``"mpii"`` or a ``Skeleton``).
+    output_skeleton : str, Skeleton or None, default=None
+        Layout of the 3D poses; None means the same as ``input_skeleton``.
+    image_size : (width, height) or None, default=None
+        Pixel size of the images the keypoints come from; the lifter then normalises them to the
+        paper's screen coordinates. None means the keypoints are already normalised.
+    n_epochs : int, default=20
+        Training epochs (the paper uses 80).
+    batch_size : int, default=256
+        Clips (predicted frames) per batch (the paper uses 1024).
+    learning_rate : float, default=1e-3
+        Initial Amsgrad learning rate.
+    lr_decay : float, default=0.95
+        Learning-rate factor applied after each epoch.
+    flip_augmentation : bool, default=True
+        Mirror half of each training batch horizontally (left and right joints swapped).
+    test_time_flip : bool, default=True
+        Average each prediction with the un-mirrored prediction of the mirrored input.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training *videos* (whole videos) and keep the
+        epoch with the lowest validation MPJPE; stop after ``n_iter_no_change`` epochs without
+        improvement.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        Arithmetic used by ``predict`` (autocast). bfloat16 is fast on CPUs with AVX-512 bf16 and
+        on GPUs; float16 is for GPUs.
+    chunk_frames : int, default=10000
+        ``predict`` processes long videos in chunks of this many output frames; the result equals
+        one pass over the whole video while memory stays bounded.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA when available, else CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, augmentation and dropout.
+    verbose : int, default=0
+        1 shows a progress bar over epochs (tqdm if installed, else one line per epoch).
+    warm_start : bool, default=False
+        Continue from the fitted network on the next ``fit`` instead of starting afresh.
+
+    Attributes
+    ----------
+    module_ : TemporalConvNet
+        The fitted network.
+    history_ : list of dict
+        Per epoch: ``loss`` (training MPJPE, metres), ``val_mpjpe`` (or None), ``seconds``, ``lr``.
+    n_iter_ : int
+        Epochs run by the last ``fit``.
+    receptive_field_ : int
+        Input frames that one output frame depends on.
+    input_skeleton_, output_skeleton_ : Skeleton
+    n_joints_in_, n_channels_in_ : int
+        Keypoints per frame and values per keypoint seen during ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpose3d import TemporalPoseLifter
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.normal(size=(40, 17, 2)) for _ in range(3)]
+    >>> y = [rng.normal(size=(40, 17, 3)) for _ in range(3)]
+    >>> lifter = TemporalPoseLifter(channels=32, n_epochs=1, random_state=0).fit(X, y)
+    >>> lifter.predict(X)[0].shape
+    (40, 17, 3)
+    """
+
+    _parameter_constraints = {
+        "filter_widths": ["array-like"],
+        "channels": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "causal": ["boolean"],
+        "input_skeleton": [str, object],
+        "output_skeleton": [str, object, None],
+        "image_size": ["array-like", None],
+        "n_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr_decay": [Interval(numbers.Real, 0, 1, closed="right")],
+        "flip_augmentation": ["boolean"],
+        "test_time_flip": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "precision": [StrOptions(set(_PRECISIONS))],
+        "chunk_frames": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        filter_widths=(3, 3, 3),
+        channels=256,
+        dropout=0.25,
+        causal=False,
+        input_skeleton="h36m",
+        output_skeleton=None,
+        image_size=None,
+        n_epochs=20,
+        batch_size=256,
+        learning_rate=1e-3,
+        lr_decay=0.95,
+        flip_augmentation=True,
+        test_time_flip=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        precision="float32",
+        chunk_frames=10000,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.filter_widths = filter_widths
+        self.channels = channels
+        self.dropout = dropout
+        self.causal = causal
+        self.input_skeleton = input_skeleton
+        self.output_skeleton = output_skeleton
+        self.image_size = image_size
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.flip_augmentation = flip_augmentation
+        self.test_time_flip = test_time_flip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.precision = precision
+        self.chunk_frames = chunk_frames
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- scikit-learn protocol ---------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        return tags
+
+    def __getstate__(self):
+        # Keep pickles loadable on CPU-only machines.
+        state = self.__dict__.copy()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+        return state
+
+    # -- input handling ----------------------------------------------------------------------
+
+    def _check_config(self):
+        """Validate hyper-parameters; return (widths, input skeleton, output skeleton, size)."""
+        self._validate_params()
+        widths = check_filter_widths(self.filter_widths)
+        skel_in = get_skeleton(self.input_skeleton)
+        skel_out = skel_in if self.output_skeleton is None else get_skeleton(self.output_skeleton)
+        return widths, skel_in, skel_out, _check_image_size(self.image_size)
+
+    def _prepare_inputs(self, videos, image_size) -> list[np.ndarray]:
+        if image_size is None:
+            return videos
+        return [normalize_screen_coordinates(v, *image_size).astype(np.float32) for v in videos]
+
+    def _validated_X(self, X, name="X"):
+        """Validate ``X`` for a fitted lifter; return normalised videos and their structure."""
+        check_is_fitted(self, "module_")
+        videos, structure = check_videos(X, name, n_joints=self.n_joints_in_)
+        if videos[0].shape[2] != self.n_channels_in_:
+            raise ValueError(
+                f"{name} has {videos[0].shape[2]} channels per joint but the lifter was fitted "
+                f"on {self.n_channels_in_}"
+            )
+        return self._prepare_inputs(videos, _check_image_size(self.image_size)), structure
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(self, X, y, X_unlabeled=None, intrinsics=None):
+        """Fit the lifter on 2D keypoint videos and their 3D poses.
+
+        Parameters
+        ----------
+        X : list of ndarray (n_frames, n_joints, 2 or 3)
+            2D keypoints per video (x, y and optionally a confidence value), in pixels when
+            ``image_size`` is set, otherwise in normalised screen coordinates.
+        y : list of ndarray (n_frames, n_joints_out, 3)
+            3D poses in camera space (metres), one per video, as long as its ``X`` video.
+        X_unlabeled : ignored
+            Accepted so that this lifter and :class:`SemiSupervisedLifter` are interchangeable;
+            a warning is issued when given.
+        intrinsics : ignored
+            Idem.
+
+        Returns
+        -------
+        self
+        """
+        if X_unlabeled is not None or intrinsics is not None:
+            warnings.warn(
+                "TemporalPoseLifter is supervised and ignores X_unlabeled and intrinsics; use "
+                "SemiSupervisedLifter to learn from unlabeled video",
+                UserWarning,
+                stacklevel=2,
+            )
+        widths, skel_in, skel_out, image_size = self._check_config()
+        videos, _ = check_videos(X, "X", n_joints=skel_in.n_joints)
+        targets = check_targets(y, videos, "y", n_joints=skel_out.n_joints)
+        videos = self._prepare_inputs(videos, image_size)
+        self._fit_networks(videos, targets, widths, skel_in, skel_out)
+        return self
+
+    def _fit_networks(self, videos, targets, widths, skel_in, skel_out):
+        """Build or reuse the network, train it, then commit every fitted attribute at once."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        device = resolve_device(self.device)
+        module = self._initial_module(widths, skel_in, skel_out, videos[0].shape[2], seed)
+        module.to(device)
+        rng = np.random.default_rng(seed)
+        train_idx, val_idx = self._split_validation(len(videos), rng)
+        ctx = _FitContext(self, module, skel_in, skel_out, device, rng)
+        history: list[dict] = []
+        error = None
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            try:
+                self._run_training(ctx, videos, targets, train_idx, val_idx, history)
+            except FloatingPointError as exc:
+                error = exc
+        if history:
+            self._commit(module, history, skel_in, skel_out, videos[0].shape[2])
+        if error is not None:
+            raise error
+
+    def _initial_module(self, widths, skel_in, skel_out, n_channels, seed):
+        if self.warm_start and hasattr(self, "module_"):
+            same = (
+                self.module_.filter_widths == widths
+                and self.module_.n_joints_in == skel_in.n_joints
+                and self.module_.n_joints_out == skel_out.n_joints
+                and self.module_.in_features == n_channels
+                and self.module_.causal == bool(self.causal)
+                and self.module_.expand_conv.out_channels == self.channels
+            )
+            if same:
+                return copy.deepcopy(self.module_)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return TemporalConvNet(
+                skel_in.n_joints, n_channels, skel_out.n_joints, widths,
+                self.channels, self.dropout, self.causal,
+            )  # fmt: skip
+
+    def _split_validation(self, n_videos, rng):
+        order = np.arange(n_videos)
+        if not self.early_stopping:
+            return order, order[:0]
+        if n_videos < 2:
+            raise ValueError(
+                "early_stopping holds out whole videos for validation and needs at least 2 "
+                f"videos, got {n_videos}"
+            )
+        order = rng.permutation(n_videos)
+        n_val = min(max(1, round(self.validation_fraction * n_videos)), n_videos - 1)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _run_training(self, ctx, videos, targets, train_idx, val_idx, history):
+        train_x = [videos[i] for i in train_idx]
+        train_y = [targets[i] for i in train_idx]
+        bank = ClipBank(train_x, *sequence_padding(ctx.module), device=ctx.device)
+        root_relative = np.concatenate([t - t[:, :1] for t in train_y])
+        poses = torch.from_numpy(root_relative).to(ctx.device)
+        validate = None
+        if len(val_idx):
+            val_x = [videos[i] for i in val_idx]
+            val_y = [targets[i] for i in val_idx]
+            validate = lambda: ctx.validation_error(val_x, val_y)  # noqa: E731
+
+        def batches(epoch):
+            order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
+            for ids in order.split(self.batch_size):
+                yield bank.clips(ids), poses[ids]
+
+        optimizer = torch.optim.Adam(ctx.module.parameters(), lr=self.learning_rate, amsgrad=True)
+        run_epochs(
+            ctx.module, optimizer, batches, ctx.supervised_step,
+            n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            batches_per_epoch=-(-len(bank) // self.batch_size),
+            verbose=self.verbose, history=history,
+        )  # fmt: skip
+
+    def _commit(self, module, history, skel_in, skel_out, n_channels):
+        module.eval()
+        self.module_ = module
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.receptive_field_ = module.receptive_field
+        self.input_skeleton_ = skel_in
+        self.output_skeleton_ = skel_out
+        self.n_joints_in_ = skel_in.n_joints
+        self.n_channels_in_ = n_channels
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict(self, X):
+        """Predict root-relative 3D poses (metres, camera axes) for every frame of every video.
+
+        Parameters
+        ----------
+        X : list of ndarray (n_frames, n_joints, C) or ndarray
+            Videos of any length >= 1 frame.
+
+        Returns
+        -------
+        y_pred : ndarray
+            A 1-D object array of ``(n_frames_i, n_joints_out, 3)`` arrays when ``X`` is a list;
+            an array of the same structure when ``X`` is an ndarray.
+        """
+        videos, structure = self._validated_X(X)
+        return structure.restore(self._predict_videos(videos))
+
+    def _predict_videos(self, videos) -> list[np.ndarray]:
+        device = resolve_device(self.device)
+        module = self.module_.to(device).eval()
+        dtype = _PRECISIONS[self.precision]
+        outputs = []
+        for video in videos:
+            x = torch.from_numpy(video).to(device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                pose = self._predict_one(module, x).float()
+            outputs.append((pose - pose[:, :1]).cpu().numpy())
+        return outputs
+
+    def _predict_one(self, module, x):
+        pose = predict_sequence(module, x, self.chunk_frames)
+        if self.test_time_flip:
+            x_flipped = flip_keypoints(x, self.input_skeleton_)
+            flipped = predict_sequence(module, x_flipped, self.chunk_frames)
+            pose = (pose + flip_poses(flipped, self.output_skeleton_)) / 2
+        return pose
+
+    def score(self, X, y, sample_weight=None):
+        """Negative MPJPE (root-relative, metres) of ``predict(X)`` against ``y``.
+
+        Greater is better, as scikit-learn's model selection expects.
+        """
+        return -mpjpe(y, self.predict(X), sample_weight=sample_weight)
+
+
+class _FitContext:
+    """State one ``fit`` call shares between its training step and validation."""
+
+    def __init__(self, lifter, module, skel_in, skel_out, device, rng):
+        self.lifter, self.module = lifter, module
+        self.skel_in, self.skel_out = skel_in, skel_out
+        self.device, self.rng = device, rng
+
+    def flip_half(self, x, y):
+        """Mirror a random half of a batch: keypoints, poses and left/right joints."""
+        flip = torch.from_numpy(self.rng.random(len(x)) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], flip_keypoints(x, self.skel_in), x)
+        y = torch.where(flip[:, None, None], flip_poses(y, self.skel_out), y)
+        return x, y
+
+    def supervised_step(self, batch, epoch):
+        x, y = batch
+        if self.lifter.flip_augmentation:
+            x, y = self.flip_half(x, y)
+        pred = self.module.forward_strided(x)[:, 0]
+        return {"loss": mpjpe_loss(pred - pred[:, :1], y)}
+
+    def validation_error(self, videos, targets) -> float:
+        self.module.eval()
+        errors, frames = 0.0, 0
+        for video, target in zip(videos, targets):
+            pose = predict_sequence(self.module, torch.from_numpy(video).to(self.device))
+            pose = (pose - pose[:, :1]).cpu().numpy()
+            errors += mpjpe(target, pose) * len(video)
+            frames += len(video)
+        self.module.train()
+        return errors / frames
