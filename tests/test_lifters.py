@@ -6,9 +6,9 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from skpose3d.metrics import mpjpe, mpjve
 
 from skpose3d import TemporalPoseLifter
+from skpose3d.metrics import mpjpe, mpjve
 
 from ._data import cmu_views
 

@@ -11,9 +11,9 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import FunctionTransformer, Pipeline
 from sklearn.utils import estimator_checks
-from skpose3d.metrics import SCORERS, mpjpe
 
 from skpose3d import TemporalPoseLifter
+from skpose3d.metrics import SCORERS, mpjpe
 
 FAST = dict(channels=16, n_epochs=1, batch_size=64, random_state=0)
 
