@@ -120,7 +120,7 @@ def mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
     --------
     >>> import numpy as np
     >>> truth = np.zeros((2, 3, 3))
-    >>> mpjpe(truth, truth + [0.0, 0.0, 0.1], root=None)
+    >>> round(mpjpe(truth, truth + [0.0, 0.0, 0.1], root=None), 6)
     0.1
     """
     true, pred, single = _check_consistent(y_true, y_pred)
