@@ -166,10 +166,16 @@ def test_early_stopping_validates_on_held_out_videos(rng):
     assert lifter.n_iter_ <= 30 and (lifter.n_iter_ == 30 or lifter.n_iter_ - 1 - best == 2)
 
 
-def test_verbose_prints_progress(rng, capsys):
+def test_verbose_prints_progress_and_silent_otherwise(rng, capsys, monkeypatch):
     X, y = _toy(rng)
     TemporalPoseLifter(**{**FAST, "verbose": 0}).fit(X, y)
-    assert capsys.readouterr().out == ""
+    quiet = capsys.readouterr()
+    assert quiet.out == "" and quiet.err == ""
+    TemporalPoseLifter(**{**FAST, "verbose": 1}).fit(X, y)
+    assert "loss=" in capsys.readouterr().err  # tqdm bar with the current losses
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)  # tqdm not installed
+    TemporalPoseLifter(**{**FAST, "verbose": 1}).fit(X, y)
+    assert "epoch 1: loss=" in capsys.readouterr().out
 
 
 def test_lifter_learns_real_motion_and_temporal_beats_single_frame():
