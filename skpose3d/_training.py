@@ -42,13 +42,13 @@ def _progress(n_epochs: int, verbose: int):
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=n_epochs, desc="epochs", unit="epoch", leave=False)
+    return tqdm(total=n_epochs, desc="epochs", unit="epoch")
 
 
 def _report(bar, row: dict, verbose: int) -> None:
     if not verbose:
         return
-    shown = {k: v for k, v in row.items() if k not in ("epoch", "lr") and v is not None}
+    shown = {k: v for k, v in row.items() if k not in ("epoch", "lr", "seconds") and v is not None}
     text = " ".join(f"{k}={v:.4g}" for k, v in shown.items())
     if bar is not None:
         bar.set_postfix_str(text)
