@@ -2,8 +2,18 @@
 
 from .camera import Intrinsics
 from .lifters import TemporalPoseLifter
+from .persistence import load_model
 from .skeleton import Skeleton, get_skeleton
+from .streaming import StreamingLifter
 
 __version__ = "0.1.0"
 
-__all__ = ["Intrinsics", "Skeleton", "TemporalPoseLifter", "get_skeleton", "__version__"]
+__all__ = [
+    "Intrinsics",
+    "Skeleton",
+    "StreamingLifter",
+    "TemporalPoseLifter",
+    "get_skeleton",
+    "load_model",
+    "__version__",
+]

@@ -430,6 +430,32 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         """
         return -mpjpe(y, self.predict(X), sample_weight=sample_weight)
 
+    # -- persistence (format and checks in skpose3d/persistence.py) ----------------------------
+
+    def save(self, path):
+        """Write the lifter to ``path`` in a format that runs no code when loaded.
+
+        JSON parameters and fitted attributes plus tensor-only weights in one zip file; see
+        :mod:`skpose3d.persistence`. Returns the path.
+        """
+        from .persistence import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load a lifter written by :meth:`save`; ``device`` overrides the saved device.
+
+        Raises ``ValueError`` naming the file if it is truncated, corrupted, not a skpose3d
+        model, or holds an estimator that is not a ``cls``.
+        """
+        from .persistence import load_model
+
+        model = load_model(path, device=device)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
 
 class _FitContext:
     """State one ``fit`` call shares between its training step and validation."""
