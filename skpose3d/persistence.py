@@ -360,6 +360,8 @@ def load_model(path, *, device=None):
             estimator.set_params(device=device)
         member = "fitted.json"
         for attr, value in fitted_json.items():
+            if not attr.isidentifier() or attr.startswith("__"):
+                raise ValueError(f"invalid attribute name {attr!r}")
             if isinstance(value, dict) and value.get("__type__") == "module":
                 state = weights["modules"].get(attr)
                 setattr(estimator, attr, _build_module(value, state, attr))

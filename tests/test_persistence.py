@@ -101,6 +101,30 @@ def test_device_override_and_loading_weights_onto_cpu(saved):
     assert load_model(saved, device="cpu").device == "cpu"
 
 
+def as_if_saved_on_cuda(weights: bytes) -> bytes:
+    """Rewrite a torch.save archive so that its tensors claim to live on cuda:0."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(weights)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name.endswith("data.pkl"):  # pickle memoises the location string: one to rewrite
+                assert data.count(b"X\x03\x00\x00\x00cpu") == 1
+                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+            zout.writestr(name, data)
+    return out.getvalue()
+
+
+def test_weights_written_on_cuda_load_on_cpu(saved, fitted, data, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        weights = as_if_saved_on_cuda(zf.read("weights.pt"))
+    if not torch.cuda.is_available():  # the rewritten file really needs map_location
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(io.BytesIO(weights), weights_only=True)
+    path = rewrite(saved, tmp_path / "from_cuda.skp3d", **{"weights.pt": weights})
+    loaded = load_model(path, device="cpu")
+    np.testing.assert_array_equal(loaded.predict(data[0][0]), fitted.predict(data[0][0]))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_model_trained_on_cuda_loads_on_a_cpu_only_machine(data, tmp_path):
     lifter = TemporalPoseLifter(channels=16, n_epochs=1, device="cuda", random_state=0)
@@ -181,6 +205,7 @@ def test_newer_format_version(saved, tmp_path):
         ("manifest.json", "{not json", "manifest.json is not valid JSON"),
         ("params.json", '{"no_such_param": 1}', "params.json does not describe"),
         ("fitted.json", '{"x_": {"__type__": "bogus"}}', "fitted.json does not describe"),
+        ("fitted.json", '{"__dict__": {}}', "invalid attribute name"),
         ("weights.pt", b"garbage", "weights.pt cannot be read safely"),
     ],
 )
