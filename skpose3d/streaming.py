@@ -40,6 +40,13 @@ class StreamingLifter:
         Where to compute; None follows the lifter's ``device`` parameter. For a single stream,
         the CPU often has lower latency than a GPU.
 
+    Attributes
+    ----------
+    n_frames_seen : int
+        Frames fed since construction or the last :meth:`reset`.
+    receptive_field : int
+        Frames of history each output depends on.
+
     Notes
     -----
     Per frame, each layer does one matrix-vector product over its cached window, so the cost
@@ -47,13 +54,6 @@ class StreamingLifter:
     gain little from several threads: on a busy CPU, ``torch.set_num_threads(1)`` often gives
     lower and steadier latency (``benchmarks/streaming_latency.py --threads 1``). Lifters
     with a trajectory network are not supported yet (``NotImplementedError``).
-
-    Attributes
-    ----------
-    n_frames_seen : int
-        Frames fed since construction or the last :meth:`reset`.
-    receptive_field : int
-        Frames of history each output depends on.
 
     Examples
     --------
