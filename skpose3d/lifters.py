@@ -18,7 +18,7 @@ from ._training import run_epochs
 from .camera import flip_keypoints, flip_poses, normalize_screen_coordinates
 from .metrics import mpjpe
 from .nn.inference import predict_sequence, sequence_padding
-from .nn.losses import mpjpe_loss
+from .nn.losses import mpjpe_loss, weighted_mpjpe_loss
 from .nn.temporal import TemporalConvNet, check_filter_widths
 from .skeleton import get_skeleton
 
@@ -104,13 +104,23 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         1 shows a progress bar over epochs (tqdm if installed, else one line per epoch).
     warm_start : bool, default=False
         Continue from the fitted network on the next ``fit`` instead of starting afresh.
+    trajectory : bool, default=False
+        Also fit a trajectory network (same architecture, separate weights, one output joint:
+        the root's camera-space position) with the paper's WMPJPE loss, each frame weighted by
+        ``1 / z`` of its ground-truth root; ``predict`` then returns **absolute** camera-space
+        poses (root-relative pose + trajectory). ``y`` must then be absolute camera-space poses
+        with the root in front of the camera (z > 0).
 
     Attributes
     ----------
     module_ : TemporalConvNet
         The fitted network.
+    trajectory_module_ : TemporalConvNet or None
+        The fitted trajectory network (one output joint) when ``trajectory=True``, else None.
     history_ : list of dict
         Per epoch: ``loss`` (training MPJPE, metres), ``val_mpjpe`` (or None), ``seconds``, ``lr``.
+        With ``trajectory=True`` ``loss`` is the sum of ``pose`` (MPJPE) and ``trajectory``
+        (WMPJPE).
     n_iter_ : int
         Epochs run by the last ``fit``.
     receptive_field_ : int
@@ -163,6 +173,7 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "trajectory": ["boolean"],
     }
 
     def __init__(
@@ -189,6 +200,7 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        trajectory=False,
     ):
         self.filter_widths = filter_widths
         self.channels = channels
@@ -212,6 +224,7 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.trajectory = trajectory
 
     # -- scikit-learn protocol ---------------------------------------------------------------
 
@@ -227,8 +240,9 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
     def __getstate__(self):
         # Keep pickles loadable on CPU-only machines.
         state = self.__dict__.copy()
-        if "module_" in state:
-            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+        for key in ("module_", "trajectory_module_"):
+            if state.get(key) is not None:
+                state[key] = copy.deepcopy(state[key]).cpu()
         return state
 
     # -- input handling ----------------------------------------------------------------------
@@ -289,19 +303,25 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         widths, skel_in, skel_out, image_size = self._check_config()
         videos, _ = check_videos(X, "X", n_joints=skel_in.n_joints)
         targets = check_targets(y, videos, "y", n_joints=skel_out.n_joints)
+        if self.trajectory:
+            check_root_depth(targets, "y")
         videos = self._prepare_inputs(videos, image_size)
         self._fit_networks(videos, targets, widths, skel_in, skel_out)
         return self
 
-    def _fit_networks(self, videos, targets, widths, skel_in, skel_out):
+    def _fit_networks(self, videos, targets, widths, skel_in, skel_out, unlabeled=None):
         """Build or reuse the network, train it, then commit every fitted attribute at once."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         device = resolve_device(self.device)
         module = self._initial_module(widths, skel_in, skel_out, videos[0].shape[2], seed)
         module.to(device)
+        trajectory = None
+        if self.trajectory:
+            trajectory = self._initial_trajectory(module, seed, targets).to(device)
         rng = np.random.default_rng(seed)
         train_idx, val_idx = self._split_validation(len(videos), rng)
-        ctx = _FitContext(self, module, skel_in, skel_out, device, rng)
+        ctx = _FitContext(self, module, skel_in, skel_out, device, rng, trajectory)
+        ctx.unlabeled = unlabeled
         history: list[dict] = []
         error = None
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -311,7 +331,7 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
             except FloatingPointError as exc:
                 error = exc
         if history:
-            self._commit(module, history, skel_in, skel_out, videos[0].shape[2])
+            self._commit(module, history, skel_in, skel_out, videos[0].shape[2], trajectory)
         if error is not None:
             raise error
 
@@ -334,6 +354,27 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
                 self.channels, self.dropout, self.causal,
             )  # fmt: skip
 
+    def _initial_trajectory(self, module, seed, targets):
+        """The trajectory network: the pose network's architecture with one output joint."""
+        previous = getattr(self, "trajectory_module_", None)
+        if self.warm_start and previous is not None:
+            keys = ("filter_widths", "n_joints_in", "in_features", "causal")
+            same = all(getattr(previous, k) == getattr(module, k) for k in keys)
+            if same and previous.expand_conv.out_channels == module.expand_conv.out_channels:
+                return copy.deepcopy(previous)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1)  # its own initial weights, not a copy of the pose net's
+            net = TemporalConvNet(
+                module.n_joints_in, module.in_features, 1, module.filter_widths,
+                module.expand_conv.out_channels, self.dropout, module.causal,
+            )  # fmt: skip
+        # Start from the mean root position: metres away from a zero output, the network
+        # would otherwise spend its first epochs learning the offset.
+        mean_root = np.concatenate([t[:, 0] for t in targets]).mean(axis=0)
+        with torch.no_grad():
+            net.shrink.bias.copy_(torch.from_numpy(mean_root.astype(np.float32)))
+        return net
+
     def _split_validation(self, n_videos, rng):
         order = np.arange(n_videos)
         if not self.early_stopping:
@@ -351,8 +392,8 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         train_x = [videos[i] for i in train_idx]
         train_y = [targets[i] for i in train_idx]
         bank = ClipBank(train_x, *sequence_padding(ctx.module), device=ctx.device)
-        root_relative = np.concatenate([t - t[:, :1] for t in train_y])
-        poses = torch.from_numpy(root_relative).to(ctx.device)
+        # Absolute poses: the step makes them root-relative and the trajectory uses the root.
+        poses = torch.from_numpy(np.concatenate(train_y)).to(ctx.device)
         validate = None
         if len(val_idx):
             val_x = [videos[i] for i in val_idx]
@@ -364,18 +405,19 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
             for ids in order.split(self.batch_size):
                 yield bank.clips(ids), poses[ids]
 
-        optimizer = torch.optim.Adam(ctx.module.parameters(), lr=self.learning_rate, amsgrad=True)
+        optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=self.learning_rate, amsgrad=True)
         run_epochs(
-            ctx.module, optimizer, batches, ctx.supervised_step,
+            ctx.networks, optimizer, batches, ctx.supervised_step,
             n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
             n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
             batches_per_epoch=-(-len(bank) // self.batch_size),
             verbose=self.verbose, history=history,
         )  # fmt: skip
 
-    def _commit(self, module, history, skel_in, skel_out, n_channels):
+    def _commit(self, module, history, skel_in, skel_out, n_channels, trajectory=None):
         module.eval()
         self.module_ = module
+        self.trajectory_module_ = None if trajectory is None else trajectory.eval()
         self.history_ = history
         self.n_iter_ = len(history)
         self.receptive_field_ = module.receptive_field
@@ -401,7 +443,28 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
             an array of the same structure when ``X`` is an ndarray.
         """
         videos, structure = self._validated_X(X)
-        return structure.restore(self._predict_videos(videos))
+        poses = self._predict_videos(videos)
+        if getattr(self, "trajectory_module_", None) is not None:
+            poses = [p + t for p, t in zip(poses, self._predict_trajectories(videos))]
+        return structure.restore(poses)
+
+    def _predict_trajectories(self, videos) -> list[np.ndarray]:
+        """Camera-space root positions (n_frames, 1, 3) per video from the trajectory network."""
+        device = resolve_device(self.device)
+        module = self.trajectory_module_.to(device).eval()
+        dtype = _PRECISIONS[self.precision]
+        mirror = torch.tensor([-1.0, 1.0, 1.0], device=device)
+        outputs = []
+        for video in videos:
+            x = torch.from_numpy(video).to(device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                root = predict_sequence(module, x, self.chunk_frames).float()
+                if self.test_time_flip:
+                    x_flipped = flip_keypoints(x, self.input_skeleton_)
+                    flipped = predict_sequence(module, x_flipped, self.chunk_frames).float()
+                    root = (root + flipped * mirror) / 2
+            outputs.append(root.cpu().numpy())
+        return outputs
 
     def _predict_videos(self, videos) -> list[np.ndarray]:
         device = resolve_device(self.device)
@@ -460,10 +523,12 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
 class _FitContext:
     """State one ``fit`` call shares between its training step and validation."""
 
-    def __init__(self, lifter, module, skel_in, skel_out, device, rng):
-        self.lifter, self.module = lifter, module
+    def __init__(self, lifter, module, skel_in, skel_out, device, rng, trajectory=None):
+        self.lifter, self.module, self.trajectory = lifter, module, trajectory
         self.skel_in, self.skel_out = skel_in, skel_out
         self.device, self.rng = device, rng
+        # What the epoch loop trains: one module, or both under one optimizer and BN schedule.
+        self.networks = module if trajectory is None else _Networks(module, trajectory)
 
     def flip_half(self, x, y):
         """Mirror a random half of a batch: keypoints, poses and left/right joints."""
@@ -477,7 +542,13 @@ class _FitContext:
         if self.lifter.flip_augmentation:
             x, y = self.flip_half(x, y)
         pred = self.module.forward_strided(x)[:, 0]
-        return {"loss": mpjpe_loss(pred - pred[:, :1], y)}
+        loss = mpjpe_loss(pred - pred[:, :1], y - y[:, :1])
+        if self.trajectory is None:
+            return {"loss": loss}
+        root = y[:, :1]
+        traj = self.trajectory.forward_strided(x)[:, 0]
+        traj_loss = weighted_mpjpe_loss(traj, root, 1 / root[..., 2])
+        return {"loss": loss + traj_loss, "pose": loss, "trajectory": traj_loss}
 
     def validation_error(self, videos, targets) -> float:
         self.module.eval()
@@ -489,3 +560,30 @@ class _FitContext:
             frames += len(video)
         self.module.train()
         return errors / frames
+
+
+class _Networks(torch.nn.ModuleDict):
+    """Pose and trajectory networks trained together (one optimizer, one BatchNorm schedule)."""
+
+    def __init__(self, pose, trajectory):
+        super().__init__({"pose": pose, "trajectory": trajectory})
+
+    def set_bn_momentum(self, momentum: float) -> None:
+        for net in self.values():
+            net.set_bn_momentum(momentum)
+
+
+def check_root_depth(targets, name="y", root=0, indices=None) -> None:
+    """Raise if a ground-truth root is at or behind the camera (WMPJPE weights by ``1 / z``).
+
+    ``indices`` are the positions of ``targets`` in the caller's ``y`` (for the message).
+    """
+    for i, target in zip(range(len(targets)) if indices is None else indices, targets):
+        depth = target[:, root, 2]
+        bad = np.flatnonzero(~(depth > 0))
+        if len(bad):
+            raise ValueError(
+                f"{name}[{i}] has its root joint at z = {depth[bad[0]]:.4g} at frame {bad[0]} "
+                f"({len(bad)} such frames): the trajectory needs absolute camera-space poses "
+                "in front of the camera (z > 0), since its loss weights each frame by 1 / z"
+            )

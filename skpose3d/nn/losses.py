@@ -34,3 +34,45 @@ def weighted_mpjpe_loss(
     dist = torch.linalg.vector_norm(pred - target, dim=-1)
     weights = torch.broadcast_to(weights, dist.shape)
     return (weights * dist).sum() / weights.sum()
+
+
+def bone_lengths(poses: torch.Tensor, parents) -> torch.Tensor:
+    """Length of every bone (joint to parent) of 3D poses.
+
+    Parameters
+    ----------
+    poses : Tensor of shape (..., n_joints, 3)
+    parents : sequence of int
+        Parent of each joint, ``-1`` for the root (e.g. ``Skeleton.parents``).
+
+    Returns
+    -------
+    Tensor of shape (..., n_joints - 1)
+        One length per non-root joint, in joint order.
+    """
+    children = [j for j, p in enumerate(parents) if p >= 0]
+    parent_of = [parents[j] for j in children]
+    return torch.linalg.vector_norm(poses[..., children, :] - poses[..., parent_of, :], dim=-1)
+
+
+def bone_length_loss(pred_a: torch.Tensor, pred_b: torch.Tensor, parents) -> torch.Tensor:
+    """Mean absolute difference between the batch-mean bone lengths of two sets of poses.
+
+    The paper's soft constraint (§4): bone lengths are first averaged over each batch, so the
+    unlabeled predictions only have to match the labeled subjects' lengths *on average*; the
+    result is averaged over bones.
+
+    Parameters
+    ----------
+    pred_a, pred_b : Tensor of shape (N_a, n_joints, 3) and (N_b, n_joints, 3)
+        E.g. the unlabeled and the labeled half of a batch (gradients flow into both).
+    parents : sequence of int
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+    """
+    mean_a = bone_lengths(pred_a, parents).flatten(0, -2).mean(0)
+    mean_b = bone_lengths(pred_b, parents).flatten(0, -2).mean(0)
+    return (mean_a - mean_b).abs().mean()

@@ -1,0 +1,515 @@
+"""Semi-supervised training by back-projection on unlabeled video (Pavllo et al. 2019, §4).
+
+:class:`SemiSupervisedLifter` is a :class:`~skpose3d.TemporalPoseLifter` with a trajectory
+network that also learns from videos without 3D labels: their predicted camera-space poses
+(pose + trajectory) are projected back to the screen and compared with the input keypoints, and
+the mean bone lengths of their predictions are pulled towards those of the labeled predictions.
+:class:`UnlabeledVideos` passes unlabeled videos through scikit-learn's cross-validation whole.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._sequences import ClipBank, check_videos
+from ._training import run_epochs
+from .camera import Intrinsics, flip_intrinsics, flip_keypoints
+from .lifters import TemporalPoseLifter, check_root_depth
+from .nn.inference import sequence_padding
+from .nn.losses import bone_length_loss, mpjpe_loss, weighted_mpjpe_loss
+from .nn.projection import ProjectionLayer
+
+__all__ = ["SemiSupervisedLifter", "UnlabeledVideos"]
+
+
+class UnlabeledVideos:
+    """Unlabeled videos (and their cameras) that scikit-learn passes to every fold whole.
+
+    scikit-learn slices **every** fit parameter whose length equals the number of samples:
+    ``GridSearchCV(...).fit(X, y, X_unlabeled=videos)`` with a plain list of as many unlabeled
+    videos as labeled ones silently gives each fold a subset of the unlabeled videos, and a
+    list of per-video intrinsics can be cut the same way. This wrapper has no ``len`` (nor
+    ``shape``), so it always reaches ``fit`` whole.
+
+    Parameters
+    ----------
+    videos : list of ndarray (n_frames, n_joints, C)
+        2D keypoint videos in the same units and layout as the lifter's ``X``.
+    intrinsics : Intrinsics or list of Intrinsics, optional
+        The camera of all videos, or one per video (pixel units, see
+        :class:`SemiSupervisedLifter`). None means ``fit``'s ``intrinsics`` are used.
+
+    Notes
+    -----
+    In a :class:`~sklearn.pipeline.Pipeline`, fit parameters go to the lifter step directly:
+    unlabeled videos passed this way skip the steps before the lifter, so give them in the form
+    the lifter sees (or use ``None`` entries of ``y``, which travel with ``X`` through the
+    pipeline).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpose3d import Intrinsics, UnlabeledVideos
+    >>> cam = Intrinsics(1145.0, 1144.0, 512.0, 515.0, width=1000, height=1000)
+    >>> unlabeled = UnlabeledVideos([np.zeros((50, 17, 2))] * 3, intrinsics=cam)
+    >>> unlabeled.n_videos, hasattr(unlabeled, "__len__")
+    (3, False)
+    """
+
+    def __init__(self, videos, intrinsics=None):
+        if isinstance(videos, UnlabeledVideos) or videos is None:
+            raise TypeError("videos must be a list of arrays (n_frames, n_joints, C)")
+        self.videos = list(videos) if isinstance(videos, list | tuple) else videos
+        self.intrinsics = intrinsics
+
+    @property
+    def n_videos(self) -> int:
+        """int : Number of videos (deliberately not ``len``, which scikit-learn would slice)."""
+        return len(check_videos(self.videos, "X_unlabeled")[0])
+
+    def __repr__(self) -> str:
+        cams = "None" if self.intrinsics is None else type(self.intrinsics).__name__
+        return f"UnlabeledVideos(<{self.n_videos} videos>, intrinsics={cams})"
+
+
+def _is_missing(target) -> bool:
+    return target is None
+
+
+def _split_labels(y, n_videos: int):
+    """Indices of labeled and unlabeled (``None``) entries of ``y``, and ``y`` as a list."""
+    if y is None:
+        raise ValueError("y is None: give 3D poses per video (None for unlabeled videos)")
+    if isinstance(y, np.ndarray) and y.dtype != object:
+        y_list = [y] if y.ndim == 3 else list(y)
+    elif isinstance(y, list | tuple | np.ndarray):
+        y_list = list(y)
+    else:
+        raise TypeError(f"y must be a list of arrays (None for unlabeled), got {type(y).__name__}")
+    if len(y_list) != n_videos:
+        raise ValueError(f"y has {len(y_list)} videos but X has {n_videos}")
+    unlabeled = [i for i, t in enumerate(y_list) if _is_missing(t)]
+    labeled = [i for i, t in enumerate(y_list) if not _is_missing(t)]
+    if not labeled:
+        raise ValueError(
+            f"y has no labeled video: all {n_videos} entries are None. The pose and trajectory "
+            "networks need 3D poses for at least one video"
+        )
+    return labeled, unlabeled, y_list
+
+
+def _check_labeled(y_list, videos, labeled, n_joints):
+    targets = []
+    for i in labeled:
+        where = f"y[{i}]"
+        (target,), _ = check_videos(np.asarray(y_list[i]), where, n_joints=n_joints, channels=(3,))
+        if len(target) != len(videos[i]):
+            raise ValueError(f"{where} has {len(target)} frames but X[{i}] has {len(videos[i])}")
+        targets.append(target)
+    check_root_depth(targets, "y", indices=labeled)
+    return targets
+
+
+def _camera_list(intrinsics, n_videos: int, name: str, what: str) -> list:
+    if intrinsics is None:
+        return [None] * n_videos
+    if isinstance(intrinsics, Intrinsics):
+        return [intrinsics] * n_videos
+    if isinstance(intrinsics, np.ndarray) and intrinsics.dtype != object:
+        raise TypeError(
+            f"{name} must be Intrinsics objects (pixel units and image size), got an array of "
+            f"shape {intrinsics.shape}; build them with Intrinsics.from_vector(v, width, height)"
+        )
+    if not isinstance(intrinsics, list | tuple | np.ndarray):
+        raise TypeError(
+            f"{name} must be an Intrinsics or a list of them, got {type(intrinsics).__name__}"
+        )
+    cams = list(intrinsics)
+    if len(cams) not in (1, n_videos):
+        raise ValueError(
+            f"{name} has {len(cams)} entries but there are {n_videos} {what}: give one "
+            "Intrinsics for all or one per video (in cross-validation a list as long as X is "
+            "sliced per fold; put the cameras in UnlabeledVideos(videos, intrinsics=...))"
+        )
+    return cams * n_videos if len(cams) == 1 else cams
+
+
+def _normalised_cameras(cams, image_size) -> np.ndarray:
+    """Check ``(camera, where)`` pairs; return vectors in normalised screen units, (n, 9)."""
+    vectors = []
+    for cam, where in cams:
+        if not isinstance(cam, Intrinsics):
+            raise TypeError(
+                f"{where} must be an Intrinsics (pixel units and image size), got {cam!r}; "
+                "build one with Intrinsics.from_vector(v, width, height)"
+            )
+        if not (cam.fx > 0 and cam.fy > 0):
+            raise ValueError(f"{where} has focal lengths ({cam.fx}, {cam.fy}); both must be > 0")
+        if image_size is not None and (cam.width, cam.height) != image_size:
+            raise ValueError(
+                f"{where} is for a {cam.width}x{cam.height} image but the lifter's image_size is "
+                f"{image_size[0]:g}x{image_size[1]:g}: the keypoints and the camera must be "
+                "normalised with the same image size"
+            )
+        vectors.append(cam.normalized())
+    return np.asarray(vectors, dtype=np.float32).reshape(-1, 9)
+
+
+def _unlabeled_inputs(videos, unlabeled, X_unlabeled, intrinsics, n_joints):
+    """Gather the unlabeled videos (``None`` entries of y first) and one camera for each."""
+    own = [videos[i] for i in unlabeled]
+    extra, extra_cams = [], None
+    if isinstance(X_unlabeled, UnlabeledVideos):
+        extra_cams = X_unlabeled.intrinsics
+        X_unlabeled = X_unlabeled.videos
+    if X_unlabeled is not None:
+        extra, _ = check_videos(X_unlabeled, "X_unlabeled", n_joints=n_joints)
+        if extra[0].shape[2] != videos[0].shape[2]:
+            raise ValueError(
+                f"X_unlabeled has {extra[0].shape[2]} channels per joint but X has "
+                f"{videos[0].shape[2]}"
+            )
+    if not own and not extra:
+        return [], []
+    if extra_cams is None:  # fit's intrinsics cover every unlabeled video
+        what = f"unlabeled videos ({len(own)} None entries of y + {len(extra)} in X_unlabeled)"
+        cams = _camera_list(intrinsics, len(own) + len(extra), "intrinsics", what)
+        wheres = [f"intrinsics[{k}]" for k in range(len(cams))]
+    else:  # the wrapper's cameras cover its videos, fit's those of the None entries of y
+        cams = _camera_list(intrinsics if own else None, len(own), "intrinsics", "None in y")
+        cams += _camera_list(extra_cams, len(extra), "X_unlabeled.intrinsics", "videos in it")
+        wheres = [f"intrinsics[{k}]" for k in range(len(own))]
+        wheres += [f"X_unlabeled.intrinsics[{k}]" for k in range(len(extra))]
+    names = [f"X[{i}]" for i in unlabeled] + [f"X_unlabeled[{k}]" for k in range(len(extra))]
+    if any(cam is None for cam in cams):
+        missing = names[[cam is None for cam in cams].index(True)]
+        raise ValueError(
+            f"unlabeled video {missing} has no camera: the projection loss needs intrinsics. "
+            "Pass intrinsics=Intrinsics(...) (one for all, or one per unlabeled video) or "
+            "X_unlabeled=UnlabeledVideos(videos, intrinsics=...)"
+        )
+    wheres = [f"{w} (camera of {n})" for w, n in zip(wheres, names)]
+    return own + extra, list(zip(cams, wheres))
+
+
+class SemiSupervisedLifter(TemporalPoseLifter):
+    """Temporal pose lifter that also learns from unlabeled 2D video by back-projection.
+
+    Two networks of the same architecture are trained jointly: the pose network (root-relative
+    3D poses) and a trajectory network (the root's camera-space position, one output joint).
+    Each batch holds ``batch_size`` labeled and ``batch_size`` unlabeled clips in **one**
+    forward pass (shared BatchNorm statistics) and minimises
+
+    - MPJPE of the labeled root-relative poses;
+    - WMPJPE of the labeled trajectories, each frame weighted by ``1 / z`` of its root;
+    - ``projection_weight`` × the 2D MPJPE between the projection of (pose + trajectory) of
+      each unlabeled clip and its input keypoints of the predicted frame (the clip's centre
+      frame, or its last frame when ``causal``);
+    - ``bone_length_weight`` × the mean absolute difference between the mean bone lengths of
+      the unlabeled and of the labeled predictions (batch means; keeps the unlabeled poses
+      from collapsing into whatever projects right).
+
+    An epoch is one pass over the labeled frames; unlabeled clips are drawn in an endless
+    shuffled stream. The first ``warmup_epochs`` epochs use labeled data only. ``predict``
+    returns **absolute** camera-space poses (pose + trajectory); ``score`` is the negative
+    root-relative MPJPE over the labeled videos of ``y``.
+
+    Parameters
+    ----------
+    filter_widths, channels, dropout, causal, input_skeleton, output_skeleton, image_size, \
+n_epochs, batch_size, learning_rate, lr_decay, flip_augmentation, test_time_flip, \
+early_stopping, validation_fraction, n_iter_no_change, precision, chunk_frames, device, \
+random_state, verbose, warm_start
+        As in :class:`~skpose3d.TemporalPoseLifter`. The output skeleton must equal the input
+        skeleton (projected joints are compared with the keypoints). Flip augmentation mirrors
+        unlabeled clips too, and their cameras (normalised ``c_x`` and ``p_1`` negated).
+    projection_weight : float, default=1.0
+        Weight of the 2D reprojection loss (normalised screen units).
+    bone_length_weight : float, default=1.0
+        Weight of the bone-length term (0 removes it: the paper's ablation).
+    warmup_epochs : int, default=1
+        Epochs over labeled data only before the unlabeled half joins (the paper: 1 epoch for
+        a labeled subject or more, 20 for tiny subsets).
+    projection : {"distorted", "linear"}, default="distorted"
+        Lens model of the projection layer: radial k1-k3 and tangential p1, p2, or pinhole.
+
+    Attributes
+    ----------
+    module_, trajectory_module_ : TemporalConvNet
+        The fitted pose and trajectory networks.
+    history_ : list of dict
+        Per epoch: ``loss`` (the weighted total), ``pose``, ``trajectory``, ``projection`` and
+        ``bone_length`` (unweighted terms; None in warm-up epochs), ``val_mpjpe``, ``seconds``
+        and ``lr``.
+    n_unlabeled_videos_ : int
+        Unlabeled videos used by the last ``fit``.
+    n_iter_, receptive_field_, input_skeleton_, output_skeleton_, n_joints_in_, n_channels_in_
+        As in :class:`~skpose3d.TemporalPoseLifter`.
+
+    Notes
+    -----
+    **Cameras.** ``intrinsics`` are in pixels. With ``image_size`` set, every camera must be
+    for images of that size; with ``image_size=None`` (keypoints already normalised) each
+    camera is normalised with its own width and height, so the keypoints of its video must
+    have been normalised with that size too
+    (:func:`~skpose3d.camera.normalize_screen_coordinates` with ``cam.width, cam.height``).
+
+    **Cross-validation.** scikit-learn slices every fit parameter as long as ``X``. Pass
+    unlabeled videos as :class:`UnlabeledVideos` (every fold gets all of them) or as entries
+    of ``X`` whose ``y`` is None (each fold then uses those of its training part; ``score``
+    skips them, other scorers need labeled test videos). A single ``Intrinsics`` is never
+    sliced; a list of them is, when its length happens to equal the number of samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpose3d import Intrinsics, SemiSupervisedLifter, UnlabeledVideos
+    >>> from skpose3d.camera import normalize_screen_coordinates, project
+    >>> cam = Intrinsics(1000.0, 1000.0, 500.0, 500.0, width=1000, height=1000)
+    >>> rng = np.random.default_rng(0)
+    >>> poses = [rng.normal(scale=0.3, size=(40, 17, 3)) + [0, 0, 5] for _ in range(4)]
+    >>> X = [normalize_screen_coordinates(project(p, cam), 1000, 1000) for p in poses]
+    >>> lifter = SemiSupervisedLifter(channels=32, n_epochs=2, random_state=0)
+    >>> _ = lifter.fit(X[:2], poses[:2], X_unlabeled=UnlabeledVideos(X[2:], intrinsics=cam))
+    >>> lifter.predict(X[2:])[0].shape, sorted(lifter.history_[-1])[:3]
+    ((40, 17, 3), ['bone_length', 'epoch', 'loss'])
+    """
+
+    trajectory = True  # not a parameter: back-projection needs the trajectory network
+
+    _parameter_constraints = {
+        **{k: v for k, v in TemporalPoseLifter._parameter_constraints.items() if k != "trajectory"},
+        "projection_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "bone_length_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "projection": [StrOptions({"distorted", "linear"})],
+    }
+
+    def __init__(
+        self,
+        filter_widths=(3, 3, 3),
+        channels=256,
+        dropout=0.25,
+        causal=False,
+        input_skeleton="h36m",
+        output_skeleton=None,
+        image_size=None,
+        n_epochs=20,
+        batch_size=256,
+        learning_rate=1e-3,
+        lr_decay=0.95,
+        flip_augmentation=True,
+        test_time_flip=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        precision="float32",
+        chunk_frames=10000,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        projection_weight=1.0,
+        bone_length_weight=1.0,
+        warmup_epochs=1,
+        projection="distorted",
+    ):
+        self.filter_widths = filter_widths
+        self.channels = channels
+        self.dropout = dropout
+        self.causal = causal
+        self.input_skeleton = input_skeleton
+        self.output_skeleton = output_skeleton
+        self.image_size = image_size
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.flip_augmentation = flip_augmentation
+        self.test_time_flip = test_time_flip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.precision = precision
+        self.chunk_frames = chunk_frames
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.projection_weight = projection_weight
+        self.bone_length_weight = bone_length_weight
+        self.warmup_epochs = warmup_epochs
+        self.projection = projection
+
+    def fit(self, X, y, X_unlabeled=None, intrinsics=None):
+        """Fit on labeled videos and learn from unlabeled ones by back-projection.
+
+        Parameters
+        ----------
+        X : list of ndarray (n_frames, n_joints, 2 or 3)
+            2D keypoint videos, labeled and (where ``y`` is None) unlabeled.
+        y : list of ndarray (n_frames, n_joints, 3) or None
+            **Absolute** camera-space poses (metres, root at z > 0) of each video of ``X``, or
+            None for an unlabeled video.
+        X_unlabeled : UnlabeledVideos or list of ndarray, optional
+            More unlabeled videos. Wrap them in :class:`UnlabeledVideos` when cross-validating.
+        intrinsics : Intrinsics or list of Intrinsics, optional
+            Pixel cameras of the unlabeled videos: one for all, or one per unlabeled video in
+            the order (None entries of ``y``, then ``X_unlabeled``). If ``X_unlabeled``
+            carries its own intrinsics, these cover the None entries of ``y`` only.
+
+        Returns
+        -------
+        self
+        """
+        widths, skel_in, skel_out, image_size = self._check_config()
+        if skel_in.n_joints != skel_out.n_joints or skel_in.parents != skel_out.parents:
+            raise ValueError(
+                f"SemiSupervisedLifter needs output_skeleton == input_skeleton (got "
+                f"{skel_out.name!r} and {skel_in.name!r}): the projected 3D joints are "
+                "compared with the 2D keypoints"
+            )
+        videos, _ = check_videos(X, "X", n_joints=skel_in.n_joints)
+        labeled, unlabeled, y_list = _split_labels(y, len(videos))
+        targets = _check_labeled(y_list, videos, labeled, skel_out.n_joints)
+        pool, cams = _unlabeled_inputs(videos, unlabeled, X_unlabeled, intrinsics, skel_in.n_joints)
+        vectors = _normalised_cameras(cams, image_size)
+        if not pool:
+            warnings.warn(
+                "SemiSupervisedLifter got no unlabeled video: training is supervised only",
+                UserWarning,
+                stacklevel=2,
+            )
+        labeled_videos = self._prepare_inputs([videos[i] for i in labeled], image_size)
+        extra = (self._prepare_inputs(pool, image_size), vectors) if pool else None
+        self._fit_networks(labeled_videos, targets, widths, skel_in, skel_out, unlabeled=extra)
+        self.n_unlabeled_videos_ = len(pool)
+        return self
+
+    def _run_training(self, ctx, videos, targets, train_idx, val_idx, history):
+        if ctx.unlabeled is None:
+            return super()._run_training(ctx, videos, targets, train_idx, val_idx, history)
+        try:
+            self._run_semi_supervised(ctx, videos, targets, train_idx, val_idx, history)
+        finally:  # every row lists every term, also when training stopped early
+            for row in history:
+                for key in ("pose", "trajectory", "projection", "bone_length"):
+                    row.setdefault(key, None)
+
+    def _run_semi_supervised(self, ctx, videos, targets, train_idx, val_idx, history):
+        padding = sequence_padding(ctx.module)
+        bank = ClipBank([videos[i] for i in train_idx], *padding, device=ctx.device)
+        poses = torch.from_numpy(np.concatenate([targets[i] for i in train_idx])).to(ctx.device)
+        pool, vectors = ctx.unlabeled
+        pool_bank = ClipBank(pool, *padding, device=ctx.device)
+        frame_cams = np.repeat(vectors, [len(v) for v in pool], axis=0)
+        cams = torch.from_numpy(frame_cams).to(ctx.device)
+        stream = _EndlessIndices(len(pool_bank), ctx.rng)
+        step = _SemiSupervisedStep(self, ctx, target_offset=padding[0])
+
+        def batches(epoch):
+            order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
+            for ids in order.split(self.batch_size):
+                if epoch < self.warmup_epochs:
+                    yield bank.clips(ids), poses[ids]
+                else:
+                    other = torch.from_numpy(stream.take(len(ids))).to(ctx.device)
+                    yield bank.clips(ids), poses[ids], pool_bank.clips(other), cams[other]
+
+        validate = None
+        if len(val_idx):
+            val_x, val_y = [videos[i] for i in val_idx], [targets[i] for i in val_idx]
+            validate = lambda: ctx.validation_error(val_x, val_y)  # noqa: E731
+        optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=self.learning_rate, amsgrad=True)
+        run_epochs(
+            ctx.networks, optimizer, batches, step,
+            n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            batches_per_epoch=-(-len(bank) // self.batch_size),
+            verbose=self.verbose, history=history,
+        )  # fmt: skip
+
+    def score(self, X, y, sample_weight=None):
+        """Negative root-relative MPJPE (metres) over the labeled videos (``y`` not None).
+
+        Greater is better. Entries of ``y`` that are None (unlabeled videos inside
+        cross-validation) are skipped together with their ``X`` and ``sample_weight``.
+        """
+        if isinstance(y, list | tuple) or (isinstance(y, np.ndarray) and y.dtype == object):
+            keep = [i for i, t in enumerate(y) if not _is_missing(t)]
+            if not keep:
+                raise ValueError("y has no labeled video to score: all entries are None")
+            if len(keep) < len(y):
+                X = [X[i] for i in keep]
+                y = [y[i] for i in keep]
+                if sample_weight is not None:
+                    sample_weight = np.asarray(sample_weight)[keep]
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class _EndlessIndices:
+    """Shuffled frame indices of the unlabeled pool, reshuffled each time it runs out."""
+
+    def __init__(self, n: int, rng):
+        self.n, self.rng = n, rng
+        self.order, self.pos = rng.permutation(n), 0
+
+    def take(self, count: int) -> np.ndarray:
+        parts = []
+        while count > 0:
+            if self.pos == self.n:
+                self.order, self.pos = self.rng.permutation(self.n), 0
+            part = self.order[self.pos : self.pos + count]
+            self.pos += len(part)
+            count -= len(part)
+            parts.append(part)
+        return np.concatenate(parts)
+
+
+class _SemiSupervisedStep:
+    """One training step: labeled and unlabeled halves through both networks at once."""
+
+    def __init__(self, lifter, ctx, target_offset: int):
+        self.lifter, self.ctx = lifter, ctx
+        self.target_offset = target_offset  # the predicted frame's position in its clip
+        self.project = ProjectionLayer(distortion=lifter.projection == "distorted")
+        self.parents = ctx.skel_out.parents
+
+    def _flip_unlabeled(self, x, cams):
+        flip = torch.from_numpy(self.ctx.rng.random(len(x)) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], flip_keypoints(x, self.ctx.skel_in), x)
+        return x, torch.where(flip[:, None], flip_intrinsics(cams), cams)
+
+    def __call__(self, batch, epoch):
+        if len(batch) == 2:  # warm-up: labeled data only
+            return self.ctx.supervised_step(batch, epoch)
+        x_lab, y_lab, x_unl, cams = batch
+        if self.lifter.flip_augmentation:
+            x_lab, y_lab = self.ctx.flip_half(x_lab, y_lab)
+            x_unl, cams = self._flip_unlabeled(x_unl, cams)
+        n = len(x_lab)
+        x = torch.cat([x_lab, x_unl])  # one pass: both halves share BatchNorm statistics
+        pose = self.ctx.module.forward_strided(x)[:, 0]
+        pose = pose - pose[:, :1]
+        traj = self.ctx.trajectory.forward_strided(x)[:, 0]
+        root = y_lab[:, :1]
+        terms = {
+            "pose": mpjpe_loss(pose[:n], y_lab - root),
+            "trajectory": weighted_mpjpe_loss(traj[:n], root, 1 / root[..., 2]),
+            "projection": mpjpe_loss(
+                self.project(pose[n:] + traj[n:], cams), x_unl[:, self.target_offset, :, :2]
+            ),
+            "bone_length": bone_length_loss(pose[n:], pose[:n], self.parents),
+        }
+        terms["loss"] = (
+            terms["pose"]
+            + terms["trajectory"]
+            + self.lifter.projection_weight * terms["projection"]
+            + self.lifter.bone_length_weight * terms["bone_length"]
+        )
+        return terms
