@@ -28,6 +28,11 @@ test: lint
 test-all: lint
 	$(BIN)/python -m pytest -q --runslow
 
+# The gallery is rendered without running the examples (the test suite runs them in quick mode).
+docs: install
+	$(BIN)/pip install -q -e ".[docs]"
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 bench: install
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/speed.py

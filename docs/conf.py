@@ -1,0 +1,148 @@
+"""Sphinx configuration of the skpose3d documentation.
+
+Build with ``make docs`` (warnings are errors). The gallery is built from ``examples/`` by
+sphinx-gallery; the examples are rendered without running them unless
+``SKPOSE3D_DOCS_RUN_EXAMPLES=1`` is set (they run in the test suite, in a quick mode, instead).
+"""
+
+import importlib
+import os
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+from sphinx.util import logging
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))
+
+import skpose3d  # noqa: E402
+
+project = "skpose3d"
+author = "the skpose3d developers"
+copyright = "2025, the skpose3d developers"
+release = skpose3d.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+default_role = "py:obj"
+# Every reference to skpose3d must resolve; other projects are not linked (no intersphinx, so
+# that the build works offline).
+nitpicky = True
+nitpick_ignore_regex = [(r"py:.*", r"(?!skpose3d\b).*"), (r"py:.*", r"skpose3d\.__main__\..*")]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+# numpydoc lists methods itself through the class template; its own member tables would
+# duplicate them and point at pages that do not exist.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+html_theme = "alabaster"
+html_static_path = []
+html_title = f"skpose3d {release}"
+
+_run_examples = os.environ.get("SKPOSE3D_DOCS_RUN_EXAMPLES", "0") == "1"
+if _run_examples:
+    # Rendering the gallery runs every example; the quick mode keeps the build short.
+    os.environ.setdefault("SKPOSE3D_EXAMPLES_QUICK", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(DOCS.parent / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/",  # every example, when the gallery is run at all
+    "plot_gallery": _run_examples,
+    "doc_module": ("skpose3d",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+}
+
+
+# -- every public name is in the API reference --------------------------------------------------
+
+
+def public_names() -> dict[str, list[str]]:
+    """Public names per public module of the package (``__all__``, else names defined there)."""
+    out = {}
+    for info in pkgutil.walk_packages(skpose3d.__path__, "skpose3d."):
+        parts = info.name.split(".")
+        if any(part.startswith("_") for part in parts):
+            continue
+        module = importlib.import_module(info.name)
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [
+                name
+                for name, obj in vars(module).items()
+                if not name.startswith("_") and getattr(obj, "__module__", None) == info.name
+                and callable(obj)
+            ]  # fmt: skip
+        if info.ispkg:
+            # A package's ``__all__`` re-exports names documented in their own modules.
+            names = [
+                name for name in names
+                if getattr(getattr(module, name, None), "__module__", info.name) == info.name
+            ]  # fmt: skip
+        out[info.name] = sorted(n for n in names if not n.startswith("__"))
+    return out
+
+
+def documented_names() -> set[str]:
+    """Fully qualified names listed in the autosummary tables of ``api.rst``."""
+    documented, current = set(), None
+    for line in (DOCS / "api.rst").read_text().splitlines():
+        match = re.match(r"\.\. currentmodule:: (\S+)", line.strip())
+        if match:
+            current = match.group(1)
+        elif current and re.fullmatch(r"    [A-Za-z]\w*", line):
+            documented.add(f"{current}.{line.strip()}")
+    return documented
+
+
+def check_api_reference(app):
+    """Warn (an error under ``-W``) for each public name missing from ``api.rst``."""
+    logger = logging.getLogger("skpose3d.api")
+    documented = documented_names()
+    for module, names in public_names().items():
+        for name in names:
+            if f"{module}.{name}" not in documented:
+                logger.warning(f"{module}.{name} is public but missing from docs/api.rst")
+
+
+# -- names re-exported by the package resolve to where they are documented ---------------------
+
+
+def resolve_reexport(app, env, node, contnode):
+    """Resolve ``skpose3d.TemporalPoseLifter`` to ``skpose3d.lifters.TemporalPoseLifter``."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("skpose3d."):
+        return None
+    obj = skpose3d
+    for part in target.split(".")[1:]:
+        obj = getattr(obj, part, None)
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not (module and name) or f"{module}.{name}" == target:
+        return None
+    canonical = f"{module}.{name}"
+    return env.get_domain("py").resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode
+    )
+
+
+def setup(app):
+    app.connect("builder-inited", check_api_reference)
+    app.connect("missing-reference", resolve_reexport)
