@@ -1,0 +1,102 @@
+"""The ``skpose3d demo`` command and the accuracy benchmark's quick mode."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skpose3d.__main__ import main
+from skpose3d.datasets import CMU_TEST_SUBJECTS, CMU_TRAIN_SUBJECTS
+from skpose3d.demo import cmu_split, evaluate, format_table
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = r"\s+(\d+\.\d)" * 4
+
+
+def test_quick_demo_prints_the_table_and_writes_the_figure(tmp_path, capsys):
+    assert main(["demo", "--quick", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MPJPE" in out and "P-MPJPE" in out and "N-MPJPE" in out and "MPJVE" in out
+    for name in ("single-frame", "temporal 27 frames"):
+        assert re.search(name + ROW, out), out
+    assert "change vs single-frame" in out
+    png = tmp_path / "demo.png"
+    assert str(png.resolve()) in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_demo_without_matplotlib_still_prints_the_table(tmp_path, capsys, monkeypatch):
+    for name in list(sys.modules):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    assert main(["demo", "--quick", "--epochs", "1", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "single-frame" in out and "pip install 'skpose3d[plot]'" in out
+    assert not (tmp_path / "demo.png").exists()
+
+
+def test_demo_rejects_bad_options(capsys):
+    assert main(["demo", "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err
+
+
+def test_demo_split_holds_out_whole_subjects():
+    train, test = cmu_split(max_clips=1, max_frames=40)
+    assert set(train.subjects.tolist()) == set(CMU_TRAIN_SUBJECTS)
+    assert set(test.subjects.tolist()) == set(CMU_TEST_SUBJECTS)
+    for views in (train, test):
+        assert len(views.X) == len(views.poses_3d) == 4 * len(set(views.video_ids.tolist()))
+        for x, y, cam in zip(views.X, views.poses_3d, views.intrinsics):
+            assert x.shape == (40, 17, 2) and y.shape == (40, 17, 3) and np.isfinite(x).all()
+            # Normalised with the view's own image size: x spans [-1, 1] across the image.
+            assert np.abs(x).max() < 1.0
+            pixels = (x[..., 0] + 1) * cam.width / 2
+            assert 100 < pixels.mean() < cam.width - 100
+
+
+def test_evaluate_reports_millimetres_and_format_table_the_changes(rng):
+    truth = [rng.normal(size=(10, 17, 3))]
+    result = evaluate(truth, [truth[0] + [0.0, 0.0, 0.002]])  # root-relative: no error
+    assert result["mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    moved = truth[0].copy()
+    moved[:, 1:] += [0.003, 0.0, 0.004]  # every non-root joint 5 mm off
+    assert evaluate(truth, [moved])["mpjpe_mm"] == pytest.approx(5 * 16 / 17)
+    rows = {
+        "a": dict(mpjpe_mm=50.0, p_mpjpe_mm=40.0, n_mpjpe_mm=45.0, mpjve_mm=10.0),
+        "b": dict(mpjpe_mm=45.0, p_mpjpe_mm=40.0, n_mpjpe_mm=54.0, mpjve_mm=2.5),
+    }
+    table = format_table(rows, reference="a")
+    last = table.splitlines()[-1].split()
+    assert last[-4:] == ["-10%", "+0%", "+20%", "-75%"]
+
+
+def test_accuracy_benchmark_quick_mode(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--quick", "--verbose", "0"]
+    proc = subprocess.run(
+        [*cmd, "--output", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "accuracy.json").read_text())
+    expected = {"single-frame", "27 frames", "81 frames", "27 frames, causal"}
+    assert expected <= set(results["rows"])
+    fields = {"mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm", "receptive_field"}
+    for name, row in results["rows"].items():
+        assert fields <= set(row) and np.isfinite(row["mpjpe_mm"]), name
+    assert results["rows"]["81 frames"]["receptive_field"] == 81
+    assert results["quick"] is True and set(results["verdicts"]) >= {"mpjpe", "mpjve"}
+    report = (tmp_path / "accuracy.md").read_text()
+    assert "| 27 frames, causal | 27 |" in report and "-76%" in report
+    assert "here:" in proc.stdout and "-5 mm" in proc.stdout
+    committed = ROOT / "benchmarks" / "results" / "accuracy.json"
+    if committed.exists():  # quick mode never overwrites the committed full results
+        assert json.loads(committed.read_text())["quick"] is False
