@@ -69,6 +69,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
+    "write_computation_times": False,  # it would write sg_execution_times.rst into the sources
 }
 
 
