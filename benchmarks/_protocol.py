@@ -73,9 +73,11 @@ def _change(rows, key, row, reference="single-frame"):
 
 
 def _verdict(relative: float, paper_relative: float) -> str:
-    """'shown' when at least half the paper's relative gain, 'weaker' when a smaller gain."""
-    if relative <= paper_relative / 2:
+    """Compare a relative change (%) with the paper's (both negative = better)."""
+    if relative <= paper_relative:
         return "shown"
+    if relative <= paper_relative / 2:
+        return "shown, with a smaller gain than the paper's"
     return "weaker than in the paper" if relative < 0 else "not shown"
 
 

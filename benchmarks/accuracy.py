@@ -100,7 +100,8 @@ def fit_and_score(name, lifter, X, y, test, **fit_params) -> dict:
         receptive_field=int(lifter.receptive_field_),
         train_views=len(X),
         train_frames=int(sum(len(x) for x in X)),
-        final_training_loss_mm=round(1000 * lifter.history_[-1]["loss"], 2),
+        # history_'s "loss": MPJPE in metres, or the weighted sum of the semi-supervised terms
+        final_training_loss=round(lifter.history_[-1]["loss"], 5),
     )
     print(
         "  " + ", ".join(f"{METRICS[k][0]} {result[k]:.1f}" for k in METRICS),
@@ -161,7 +162,8 @@ def markdown(results: dict) -> str:
     lines += ["", "## The paper's claims (Human3.6M) and what these numbers show", ""]
     for key, verdict in results["verdicts"].items():
         lines += [f"- **Paper:** {PAPER[key]}.", f"  **Here:** {verdict}."]
-    lines += ["", "## Settings", "", "```json", json.dumps(results["protocol"], indent=1), "```"]
+    lines += ["", "## Settings", ""]
+    lines += [f"- `{key}`: `{json.dumps(value)}`" for key, value in results["protocol"].items()]
     return "\n".join(lines) + "\n"
 
 
