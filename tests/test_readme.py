@@ -10,4 +10,4 @@ def test_readme_quickstart_runs(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "README has no python code block"
     exec(compile(blocks[0], str(README), "exec"), {"__name__": "__readme__"})
-    assert "MPJPE (mm):" in capsys.readouterr().out
+    assert "P-MPJPE" in capsys.readouterr().out
