@@ -40,11 +40,14 @@ def predict_sequence(
 
     Parameters
     ----------
-    module : TemporalConvNet
-        In eval mode.
+    module : TemporalConvNet or FusedTemporalConvNet
+        In eval mode. A :class:`~skpose3d.nn.fused.FusedTemporalConvNet` copy gives the same
+        result faster (BatchNorm folded in; optionally bfloat16).
     x : Tensor of shape (frames, n_joints_in, in_features)
     chunk_frames : int, default=20000
-        Output frames per chunk.
+        Output frames per chunk. Peak memory grows with it (about
+        ``4 * channels * (chunk_frames + receptive_field)`` bytes per live activation, three
+        alive at once); on CPU larger chunks are slightly faster (fewer weight reorders).
 
     Returns
     -------

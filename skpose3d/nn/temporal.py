@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fused import bn_relu_dropout
+
 
 def check_filter_widths(filter_widths: Sequence[int]) -> tuple[int, ...]:
     """Validate filter widths and return them as a tuple of ints.
@@ -152,7 +154,9 @@ class TemporalConvNet(nn.Module):
 
     def _layer(self, conv, bn, x, stride=1, dilation=1):
         x = F.conv1d(x, conv.weight, None, stride=stride, dilation=dilation)
-        return self.dropout(F.relu(bn(x)))
+        # Same semantics as self.dropout (inverted dropout with its p), but a cheaper mask:
+        # nn.Dropout's Bernoulli sampling took ~30% of a training step on CPU.
+        return bn_relu_dropout(x, bn, self.dropout.p, self.training)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Dilated form over whole sequences.
