@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._sequences import ClipBank, check_videos
+from ._sequences import ClipBank, _as_list, check_videos
 from ._training import run_epochs
 from .camera import Intrinsics, flip_intrinsics, flip_keypoints
 from .lifters import TemporalPoseLifter, check_root_depth
@@ -70,11 +70,15 @@ class UnlabeledVideos:
     @property
     def n_videos(self) -> int:
         """int : Number of videos (deliberately not ``len``, which scikit-learn would slice)."""
-        return len(check_videos(self.videos, "X_unlabeled")[0])
+        return len(_as_list(self.videos, "X_unlabeled")[0])
 
     def __repr__(self) -> str:
         cams = "None" if self.intrinsics is None else type(self.intrinsics).__name__
-        return f"UnlabeledVideos(<{self.n_videos} videos>, intrinsics={cams})"
+        try:
+            videos = f"<{self.n_videos} videos>"
+        except (TypeError, ValueError):  # a repr must not fail on input that fit will reject
+            videos = "<invalid videos>"
+        return f"UnlabeledVideos({videos}, intrinsics={cams})"
 
 
 def _is_missing(target) -> bool:
