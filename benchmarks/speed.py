@@ -292,11 +292,25 @@ def precision_section(quick: bool) -> dict:
 
 
 class NNDropoutNet(TemporalConvNet):
-    """TemporalConvNet with the earlier layer: ``nn.Dropout`` after ReLU (the reference)."""
+    """TemporalConvNet with the earlier activation: ``nn.Dropout`` after ReLU (the reference)."""
 
-    def _layer(self, conv, bn, x, stride=1, dilation=1):
-        x = F.conv1d(x, conv.weight, None, stride=stride, dilation=dilation)
+    def _activate(self, bn, x):
         return self.dropout(F.relu(bn(x)))
+
+
+class Conv1dStridedNet(TemporalConvNet):
+    """TemporalConvNet with the earlier strided form: ``conv1d(stride=width)`` on
+    ``(batch, channels, frames)`` instead of matrix products on frame rows (the reference)."""
+
+    def forward_strided(self, x):
+        widths, convs, bns = self.filter_widths, self.block_convs, self.block_bns
+        conv = lambda i, h, w: self._activate(bns[i], F.conv1d(h, convs[i].weight, stride=w))  # noqa: E731
+        h = F.conv1d(self._to_channels(x), self.expand_conv.weight, stride=widths[0])
+        h = self._activate(self.expand_bn, h)
+        for i, width in enumerate(widths[1:]):
+            res = h[:, :, (width - 1 if self.causal else width // 2) :: width]
+            h = res + conv(2 * i + 1, conv(2 * i, h, width), 1)
+        return self._to_joints(self.shrink(h))
 
 
 def _trainer(net, batch, form):
@@ -323,6 +337,9 @@ def training_section(cfg, rounds) -> dict:
     channels = cfg["channels"]
     forms = {
         f"strided, batch {large}": _trainer(make(TemporalConvNet, channels), large, "strided"),
+        f"strided conv1d (earlier), batch {large}": _trainer(
+            make(Conv1dStridedNet, channels), large, "strided"
+        ),
         f"strided, batch {small}": _trainer(make(TemporalConvNet, channels), small, "strided"),
         f"dilated, batch {small}": _trainer(make(TemporalConvNet, channels), small, "dilated"),
     }

@@ -19,6 +19,7 @@ from skpose3d.nn.fused import (
     cheap_dropout,
     dropout_keep_probability,
     dropout_mask,
+    onednn_linear,
 )
 from skpose3d.nn.inference import predict_sequence
 from skpose3d.nn.temporal import TemporalConvNet
@@ -205,6 +206,39 @@ def test_network_dropout_rate_in_training_mode():
     assert torch.equal(net.forward_strided(x), net.forward_strided(x))
     no_dropout = TemporalConvNet(17, 2, 17, (3, 3), channels=32, dropout=0.0).train()
     assert torch.equal(no_dropout.forward_strided(x), no_dropout.forward_strided(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_onednn_linear_value_and_gradients_match_f_linear(dtype):
+    torch.manual_seed(0)
+    x = torch.randn(37, 24, dtype=dtype, requires_grad=True)
+    w = torch.randn(11, 24, dtype=dtype, requires_grad=True)
+    grad = torch.randn(37, 11, dtype=dtype)
+    out = onednn_linear(x, w)
+    got = torch.autograd.grad(out, (x, w), grad)
+    ref = torch.autograd.grad(F.linear(x, w), (x, w), grad)
+    tol = dict(atol=1e-4, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-12, rtol=0)
+    torch.testing.assert_close(out, F.linear(x, w), **tol)
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, **tol)
+    # Only the weight needs a gradient (the first layer's input): no input gradient computed.
+    (gw,) = torch.autograd.grad(onednn_linear(x.detach(), w), (w,), grad)
+    torch.testing.assert_close(gw, ref[1], **tol)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_strided_form_gradients_equal_dilated_form_gradients(causal):
+    """Training through the strided form moves the weights as the dilated form would."""
+    net = _net((3, 3, 3), causal=causal, channels=32)
+    clips = torch.randn(6, net.receptive_field, 17, 2)
+    target = torch.randn(6, 1, 16, 3)
+    grads = []
+    for forward in (net.forward_strided, net.forward):
+        net.zero_grad()
+        ((forward(clips) - target) ** 2).mean().backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for strided, dilated in zip(*grads):
+        torch.testing.assert_close(strided, dilated, atol=1e-5, rtol=1e-4)
 
 
 def test_speed_benchmark_quick_smoke(tmp_path):

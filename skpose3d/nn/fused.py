@@ -9,6 +9,9 @@
   mask comes from random 64-bit words split into 8 or 16-bit lanes (one generator call per 8 or 4
   values instead of one per value), applied as one multiply by a 0/1 mask, with the
   ``1 / (1 - p)`` scale folded into the BatchNorm affine parameters.
+* :func:`onednn_linear` — ``x @ weight.T`` with autograd whose forward and backward products run
+  on oneDNN's matmul on CPU (about twice the rate of ``torch.mm`` on this project's CPUs); the
+  training form of the network is made of such products.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 
 def _lane_bits(p: float) -> int:
@@ -188,6 +192,69 @@ def _as_2d_kernel(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 def _onednn(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16)
+
+
+def _matmul_onednn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b.T`` by oneDNN (both contiguous)."""
+    return _linear_onednn(a, b, None, "none", [], "")
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """``x @ weight.T`` with every product (forward, both gradients) run by oneDNN."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.save_for_backward(x, weight)
+        return _matmul_onednn(x, weight)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _matmul_onednn(grad, weight.t().contiguous())
+        if ctx.needs_input_grad[1]:
+            # The transposed copies cost one pass over memory; the products dominate.
+            grad_weight = _matmul_onednn(grad.t().contiguous(), x.t().contiguous())
+        return grad_x, grad_weight
+
+
+def onednn_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``x @ weight.T`` (no bias), differentiable, computed by oneDNN where it can be.
+
+    On CPU tensors of float32 or bfloat16 with a torch build that has oneDNN, the forward
+    product and both gradient products use oneDNN's matmul, which on this project's CPUs runs
+    at about twice the rate of ``torch.mm`` (and of ``F.linear``); elsewhere (CUDA, float64,
+    other builds) this is ``F.linear(x, weight)``. Higher-order gradients are not supported
+    on the oneDNN path.
+
+    Parameters
+    ----------
+    x : Tensor of shape (rows, in_features)
+    weight : Tensor of shape (out_features, in_features)
+
+    Returns
+    -------
+    Tensor of shape (rows, out_features)
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, w = torch.randn(5, 4), torch.randn(3, 4)
+    >>> torch.allclose(onednn_linear(x, w), x @ w.T, atol=1e-5)
+    True
+    """
+    if (
+        _linear_onednn is not None
+        and _onednn(x)
+        and x.ndim == 2
+        and weight.dtype == x.dtype
+        and weight.device == x.device
+    ):
+        return _OneDNNLinear.apply(x.contiguous(), weight.contiguous())
+    return F.linear(x, weight)
 
 
 def _linear(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, relu: bool):

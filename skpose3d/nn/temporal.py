@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import bn_relu_dropout
+from .fused import bn_relu_dropout, onednn_linear
 
 
 def check_filter_widths(filter_widths: Sequence[int]) -> tuple[int, ...]:
@@ -141,22 +141,40 @@ class TemporalConvNet(nn.Module):
             if isinstance(module, nn.BatchNorm1d):
                 module.momentum = momentum
 
-    def _to_channels(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[2:] != (self.n_joints_in, self.in_features):
             raise ValueError(
                 f"expected input of shape (batch, frames, {self.n_joints_in}, "
                 f"{self.in_features}), got {tuple(x.shape)}"
             )
+
+    def _to_channels(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         return x.flatten(2).transpose(1, 2)
 
     def _to_joints(self, x: torch.Tensor) -> torch.Tensor:
         return x.transpose(1, 2).unflatten(2, (self.n_joints_out, self.out_features))
 
-    def _layer(self, conv, bn, x, stride=1, dilation=1):
-        x = F.conv1d(x, conv.weight, None, stride=stride, dilation=dilation)
+    def _activate(self, bn, x):
         # Same semantics as self.dropout (inverted dropout with its p), but a cheaper mask:
         # nn.Dropout's Bernoulli sampling took ~30% of a training step on CPU.
         return bn_relu_dropout(x, bn, self.dropout.p, self.training)
+
+    def _layer(self, conv, bn, x, dilation=1):
+        """Dilated convolution on ``(batch, channels, frames)``, BatchNorm, ReLU, dropout."""
+        return self._activate(bn, F.conv1d(x, conv.weight, None, dilation=dilation))
+
+    def _window_layer(self, conv, bn, rows, width):
+        """Convolution with stride ``width`` on frame rows ``(batch * frames, channels)``.
+
+        The rows of each window of ``width`` consecutive frames are contiguous, so the whole
+        layer is one matrix product with the kernel laid out as ``(C_out, width * C_in)``: no
+        im2col copy, and the product runs on oneDNN's matmul (:func:`onednn_linear`), which on
+        CPU trains about twice as fast as the equivalent strided ``conv1d``.
+        """
+        weight = conv.weight
+        kernel = weight.permute(0, 2, 1).reshape(weight.shape[0], -1)
+        return self._activate(bn, onednn_linear(rows.reshape(-1, kernel.shape[1]), kernel))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Dilated form over whole sequences.
@@ -198,13 +216,18 @@ class TemporalConvNet(nn.Module):
             raise ValueError(
                 f"forward_strided needs clips of {self.receptive_field} frames, got {x.shape[1]}"
             )
+        self._check_input(x)
         widths = self.filter_widths
-        x = self._to_channels(x)
-        x = self._layer(self.expand_conv, self.expand_bn, x, stride=widths[0])
+        # Activations are rows (batch * frames, channels), frames of one clip consecutive:
+        # a stride-w convolution then maps each run of w rows to one row.
+        h = self._window_layer(self.expand_conv, self.expand_bn, x.flatten(2), widths[0])
         for i, width in enumerate(widths[1:]):
             # The residual keeps the frame the window's output belongs to: its centre,
             # or its last frame when causal.
-            res = x[:, :, (width - 1 if self.causal else width // 2) :: width]
-            x = self._layer(self.block_convs[2 * i], self.block_bns[2 * i], x, stride=width)
-            x = res + self._layer(self.block_convs[2 * i + 1], self.block_bns[2 * i + 1], x)
-        return self._to_joints(self.shrink(x))
+            res = h.view(-1, width, h.shape[1])[:, width - 1 if self.causal else width // 2]
+            h = self._window_layer(self.block_convs[2 * i], self.block_bns[2 * i], h, width)
+            h = res + self._window_layer(
+                self.block_convs[2 * i + 1], self.block_bns[2 * i + 1], h, 1
+            )
+        out = F.linear(h, self.shrink.weight[:, :, 0], self.shrink.bias)
+        return out.view(len(x), 1, self.n_joints_out, self.out_features)
