@@ -33,7 +33,7 @@ BONE_SCALE = 0.05
 """float : Per-subject bone-length spread used by the demo and the accuracy benchmark."""
 
 
-def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None):
+def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None, confidence=False):
     """Film the bundled clips of ``subjects`` and normalise the keypoints per camera.
 
     Parameters
@@ -46,6 +46,8 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
         Default: the four virtual Human3.6M cameras.
     max_clips, max_frames : int, optional
         Keep only the first clips of each subject / the first frames of each clip (quick runs).
+    confidence : bool, default=False
+        Keep the detector confidence as a third channel of ``X``.
 
     Returns
     -------
@@ -53,7 +55,8 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
         :func:`~skpose3d.datasets.make_views` output plus ``X``: the (x, y) keypoints in the
         paper's normalised screen coordinates (each view with its own camera's image size,
         since the Human3.6M cameras are 1000x1000 or 1000x1002; the confidence is dropped,
-        as in the paper). Missing joints hold their last detection, so ``X`` is finite.
+        as in the paper, unless ``confidence``). Missing joints hold their last detection, so
+        ``X`` is finite.
     """
     mocap = load_cmu_mocap(subjects=subjects)
     keep = np.ones(len(mocap.videos), dtype=bool)
@@ -70,15 +73,23 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
         random_state=seed,
     )
     views.X = [
-        normalize_screen_coordinates(kp[..., :2], cam.width, cam.height).astype(np.float32)
+        np.concatenate(
+            [normalize_screen_coordinates(kp[..., :2], cam.width, cam.height), kp[..., 2:]],
+            axis=-1,
+        ).astype(np.float32)
+        if confidence
+        else normalize_screen_coordinates(kp[..., :2], cam.width, cam.height).astype(np.float32)
         for kp, cam in zip(views.keypoints, views.intrinsics)
     ]
     return views
 
 
-def cmu_split(*, seed=0, cameras=None, max_clips=None, max_frames=None):
+def cmu_split(*, seed=0, cameras=None, max_clips=None, max_frames=None, confidence=False):
     """Training and test views of the fixed subject split (see :func:`cmu_views`)."""
-    kwargs = dict(seed=seed, cameras=cameras, max_clips=max_clips, max_frames=max_frames)
+    kwargs = dict(
+        seed=seed, cameras=cameras, max_clips=max_clips, max_frames=max_frames,
+        confidence=confidence,
+    )  # fmt: skip
     # Different seeds for the two sets: their noise must not be the same draw.
     train = cmu_views(CMU_TRAIN_SUBJECTS, **kwargs)
     test = cmu_views(CMU_TEST_SUBJECTS, **{**kwargs, "seed": seed + 1})

@@ -241,6 +241,11 @@ random_state, verbose, warm_start
         a labeled subject or more, 20 for tiny subsets).
     projection : {"distorted", "linear"}, default="distorted"
         Lens model of the projection layer: radial k1-k3 and tangential p1, p2, or pinhole.
+    projection_confidence : bool, default=False
+        Weight each joint's 2D reprojection error by the detector confidence of its keypoint
+        (the third input channel; ignored for 2-channel input), normalised by the batch's
+        total confidence. Missing joints (confidence 0) then exert no pull, and likely
+        outliers (low confidence) less. Not in the paper, whose 2D loss is unweighted.
 
     Attributes
     ----------
@@ -292,6 +297,7 @@ random_state, verbose, warm_start
         "bone_length_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "projection": [StrOptions({"distorted", "linear"})],
+        "projection_confidence": ["boolean"],
     }
 
     def __init__(
@@ -322,6 +328,7 @@ random_state, verbose, warm_start
         bone_length_weight=1.0,
         warmup_epochs=1,
         projection="distorted",
+        projection_confidence=False,
     ):
         self.filter_widths = filter_widths
         self.channels = channels
@@ -349,6 +356,7 @@ random_state, verbose, warm_start
         self.bone_length_weight = bone_length_weight
         self.warmup_epochs = warmup_epochs
         self.projection = projection
+        self.projection_confidence = projection_confidence
 
     def fit(self, X, y, X_unlabeled=None, intrinsics=None):
         """Fit on labeled videos and learn from unlabeled ones by back-projection.
@@ -502,12 +510,18 @@ class _SemiSupervisedStep:
         pose = pose - pose[:, :1]
         traj = self.ctx.trajectory.forward_strided(x)[:, 0]
         root = y_lab[:, :1]
+        keypoints = x_unl[:, self.target_offset]
+        projected = self.project(pose[n:] + traj[n:], cams)
+        if self.lifter.projection_confidence and keypoints.shape[-1] == 3:
+            # The floor keeps the loss defined when every joint of the batch is missing.
+            confidence = keypoints[..., 2] + 1e-6
+            projection = weighted_mpjpe_loss(projected, keypoints[..., :2], confidence)
+        else:
+            projection = mpjpe_loss(projected, keypoints[..., :2])
         terms = {
             "pose": mpjpe_loss(pose[:n], y_lab - root),
             "trajectory": weighted_mpjpe_loss(traj[:n], root, 1 / root[..., 2]),
-            "projection": mpjpe_loss(
-                self.project(pose[n:] + traj[n:], cams), x_unl[:, self.target_offset, :, :2]
-            ),
+            "projection": projection,
             "bone_length": bone_length_loss(pose[n:], pose[:n], self.parents),
         }
         terms["loss"] = (

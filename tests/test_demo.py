@@ -100,3 +100,13 @@ def test_accuracy_benchmark_quick_mode(tmp_path):
     committed = ROOT / "benchmarks" / "results" / "accuracy.json"
     if committed.exists():  # quick mode never overwrites the committed full results
         assert json.loads(committed.read_text())["quick"] is False
+
+
+def test_split_can_keep_the_detector_confidence():
+    plain = cmu_split(max_clips=1, max_frames=30)[0]
+    with_conf = cmu_split(max_clips=1, max_frames=30, confidence=True)[0]
+    for x, xc, kp in zip(plain.X, with_conf.X, with_conf.keypoints):
+        assert xc.shape == (30, 17, 3)
+        np.testing.assert_array_equal(xc[..., :2], x)  # same noise draw, same normalisation
+        np.testing.assert_allclose(xc[..., 2], kp[..., 2])
+        assert ((0 <= xc[..., 2]) & (xc[..., 2] <= 1)).all()

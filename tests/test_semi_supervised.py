@@ -45,7 +45,8 @@ def test_parameters_cover_the_supervised_lifter_and_clone(fitted):
     base = set(inspect.signature(TemporalPoseLifter).parameters) - {"trajectory"}
     params = fitted.get_params()
     assert base <= set(params)
-    assert {"projection_weight", "bone_length_weight", "warmup_epochs", "projection"} <= set(params)
+    own = {"projection_weight", "bone_length_weight", "warmup_epochs", "projection"}
+    assert own | {"projection_confidence"} <= set(params)
     assert clone(fitted).get_params() == params
     with pytest.raises(ValueError, match="trajectory"):
         clone(fitted).set_params(trajectory=False)
@@ -109,17 +110,17 @@ def test_unlabeled_wrapper_has_no_length():
 # -- one training step, checked against slow references -------------------------------------
 
 
-def _step_setup(causal, rng_value=0.9):
+def _step_setup(causal, rng_value=0.9, in_features=2, projection_confidence=False):
     """A deterministic step (eval mode, no dropout) on exact projections of real poses."""
     torch.manual_seed(0)
     kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0, causal=causal)
-    pose_net = TemporalConvNet(17, 2, 17, **kwargs).eval()
-    traj_net = TemporalConvNet(17, 2, 1, **kwargs).eval()
+    pose_net = TemporalConvNet(17, in_features, 17, **kwargs).eval()
+    traj_net = TemporalConvNet(17, in_features, 1, **kwargs).eval()
     with torch.no_grad():
         traj_net.shrink.bias.copy_(torch.tensor([0.0, 0.0, 5.0]))  # in front of the camera
     lifter = SimpleNamespace(
         flip_augmentation=True, projection="distorted", projection_weight=1.0,
-        bone_length_weight=1.0,
+        bone_length_weight=1.0, projection_confidence=projection_confidence,
     )  # fmt: skip
     rng = SimpleNamespace(random=lambda n: np.full(n, rng_value))  # 0.1 flips all, 0.9 none
     ctx = _FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
@@ -158,6 +159,28 @@ def test_projection_term_compares_with_the_predicted_frame(data, causal):
     lengths = [[np.linalg.norm(q[j] - q[p]) for j, p in bones] for q in pose]
     lab, unl = np.mean(lengths[:2], axis=0), np.mean(lengths[2:], axis=0)
     assert terms["bone_length"].item() == pytest.approx(np.abs(unl - lab).mean(), rel=1e-4)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_projection_term_weights_joints_by_confidence_when_asked(data, weighted):
+    step, pose_net, traj_net = _step_setup(False, in_features=3, projection_confidence=weighted)
+    x, poses = _clips(data)
+    confidence = torch.from_numpy(np.random.default_rng(0).uniform(0.2, 1.0, (4, 9, 17, 1)))
+    x = torch.cat([x, confidence.float()], dim=-1)
+    x[2, 4, 5] = torch.tensor([3.0, -3.0, 0.0])  # a missing joint far off, on the target frame
+    cams = torch.from_numpy(np.tile(CAM.normalized(), (2, 1)).astype(np.float32))
+    terms = step((x[:2], poses[:2, 4], x[2:], cams), epoch=1)
+    with torch.no_grad():
+        pose = pose_net.forward_strided(x)[:, 0]
+        absolute = (pose - pose[:, :1] + traj_net.forward_strided(x)[:, 0])[2:].double().numpy()
+    errors, weights = [], []
+    for b in range(2):  # slow reference: a loop over clips and joints
+        projected = project(absolute[b], CAM.normalized(), clamp=True)
+        for j in range(17):
+            errors.append(np.linalg.norm(projected[j] - x[2 + b, 4, j, :2].numpy()))
+            weights.append(x[2 + b, 4, j, 2].item() if weighted else 1.0)
+    expected = np.dot(errors, weights) / np.sum(weights)
+    assert terms["projection"].item() == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize("causal, offset", [(False, 4), (True, 8)])

@@ -1,0 +1,214 @@
+"""Low-label benchmark of semi-supervised back-projection on the bundled CMU motion capture.
+
+Data and split are those of the accuracy benchmark (``_protocol.py``,
+:func:`skpose3d.demo.cmu_split`): the CMU clips at 60 fps filmed by four virtual Human3.6M
+cameras with detector noise and per-subject bone lengths; training subjects 1, 2, 3, 5; test
+subjects 6 and 7. In the low-label setting the 3D labels of **one** training subject are used;
+the other training subjects' 2D views are unlabeled video (their 3D is never seen).
+Three lifters share the architecture (27 frames, 256 channels) and the schedule:
+
+- ``supervised``: :class:`~skpose3d.TemporalPoseLifter` with ``trajectory=True`` (labels only);
+- ``semi-supervised``: :class:`~skpose3d.SemiSupervisedLifter` with the unlabeled views;
+- ``semi-supervised, no bone term``: the same with ``bone_length_weight=0`` (the ablation);
+- ``semi-supervised, confidence-weighted 2D``: the semi-supervised lifter with
+  ``projection_confidence=True`` (each joint's 2D error weighted by its detector confidence; not
+  in the paper). Only in settings with ``confidence`` input, where every model gets the
+  detector confidence as a third input channel.
+
+Each *setting* (:data:`SETTINGS`) fixes the labeled subject and the schedule. Reported on the test
+subjects, in mm: MPJPE, N-MPJPE, P-MPJPE (root-relative) and the trajectory error (MPJPE of the
+root in camera space). ``python benchmarks/semi_supervised.py`` runs every setting (about an hour
+on 2 CPU cores, two models at a time, one torch thread each) and writes
+``benchmarks/results/semi_supervised.{json,md}``; ``--quick`` is a smoke test that writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _protocol import LOW_LABEL_WIDTHS, SEED, TRAINING, machine
+from joblib import Parallel, delayed
+
+from skpose3d import SemiSupervisedLifter, TemporalPoseLifter, UnlabeledVideos
+from skpose3d.demo import cmu_split
+from skpose3d.metrics import mpjpe, n_mpjpe, p_mpjpe
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Schedules: the accuracy benchmark's own (10 epochs, decay 0.9, 1 warm-up epoch as in the paper
+# for a full subject), and a longer one with a longer warm-up.
+SETTINGS = {
+    "subject 2, protocol schedule": dict(labeled_subject=2, n_epochs=10, lr_decay=0.9, warmup=1),
+    "subject 2, long schedule": dict(labeled_subject=2, n_epochs=40, lr_decay=0.95, warmup=10),
+    "subject 1, long schedule": dict(labeled_subject=1, n_epochs=40, lr_decay=0.95, warmup=10),
+    # The same with (x, y, confidence) input for every model: the setting of the
+    # confidence-weighted reprojection loss.
+    "subject 1, long schedule, confidence input": dict(
+        labeled_subject=1, n_epochs=40, lr_decay=0.95, warmup=10, confidence=True
+    ),
+    # Subject 3 has one clip (215 frames x 4 views): the paper's tiny-subset regime (20 warm-up
+    # epochs); an epoch is 4 batches, hence many epochs and a slow decay.
+    "subject 3, tiny-label schedule": dict(
+        labeled_subject=3, n_epochs=200, lr_decay=0.99, warmup=20
+    ),
+}
+MODELS = (
+    "supervised",
+    "semi-supervised",
+    "semi-supervised, no bone term",
+    "semi-supervised, confidence-weighted 2D",
+)
+
+
+def _subset(views, keep):
+    idx = np.flatnonzero(keep)
+    return [views.X[i] for i in idx], [views.poses_3d[i] for i in idx], idx
+
+
+def _lifter(model: str, setting: dict, quick: bool):
+    params = {**TRAINING, "n_epochs": setting["n_epochs"], "lr_decay": setting["lr_decay"]}
+    if quick:
+        params.update(channels=16, n_epochs=2)
+    params.update(filter_widths=LOW_LABEL_WIDTHS, random_state=SEED)
+    if model == "supervised":
+        return TemporalPoseLifter(trajectory=True, **params)
+    return SemiSupervisedLifter(
+        **params, warmup_epochs=min(setting["warmup"], params["n_epochs"] - 1),
+        bone_length_weight=0.0 if model.endswith("no bone term") else 1.0,
+        projection_confidence=model.endswith("confidence-weighted 2D"),
+    )  # fmt: skip
+
+
+def _applies(setting: str, model: str) -> bool:
+    """Confidence weighting needs the confidence channel, which only some settings feed."""
+    return SETTINGS[setting].get("confidence", False) or not model.endswith(
+        "confidence-weighted 2D"
+    )
+
+
+def evaluate(lifter, test) -> dict:
+    pred = [np.asarray(p) for p in lifter.predict(test.X)]
+    truth = test.poses_3d
+    return {
+        "mpjpe_mm": 1000 * mpjpe(truth, pred),
+        "n_mpjpe_mm": 1000 * n_mpjpe(truth, pred),
+        "p_mpjpe_mm": 1000 * p_mpjpe(truth, pred),
+        "trajectory_mm": 1000
+        * mpjpe([t[:, :1] for t in truth], [p[:, :1] for p in pred], root=None),
+    }
+
+
+def fit_one(name: str, model: str, quick: bool, threads: int) -> dict:
+    """Fit and evaluate one model of one setting (runs in its own process)."""
+    torch.set_num_threads(threads)
+    setting = SETTINGS[name]
+    limits = dict(max_clips=1, max_frames=90) if quick else {}
+    train, test = cmu_split(seed=SEED, confidence=setting.get("confidence", False), **limits)
+    labeled = train.subjects == setting["labeled_subject"]
+    X, y, _ = _subset(train, labeled)
+    X_unl, _, idx = _subset(train, ~labeled)
+    lifter = _lifter(model, setting, quick)
+    start = time.perf_counter()
+    if model == "supervised":
+        lifter.fit(X, y)
+    else:
+        cameras = [train.intrinsics[i] for i in idx]  # keypoints are normalised per camera
+        lifter.fit(X, y, X_unlabeled=UnlabeledVideos(X_unl, intrinsics=cameras))
+    row = {"setting": name, "model": model, **evaluate(lifter, test)}
+    row["fit_seconds"] = time.perf_counter() - start
+    row["labeled_frames"] = int(sum(map(len, X)))
+    row["unlabeled_frames"] = int(sum(map(len, X_unl)))
+    row["test_frames"] = int(sum(map(len, test.X)))
+    row["git"] = machine()["git"]
+    row["history"] = lifter.history_
+    print(json.dumps({k: v for k, v in row.items() if k != "history"}), flush=True)
+    return row
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# Semi-supervised back-projection, low-label CMU settings",
+        "",
+        "Generated by `benchmarks/semi_supervised.py`: labels of one CMU training subject, the "
+        "other training subjects' 2D views as unlabeled video, test on the held-out subjects "
+        "6 and 7 (the accuracy benchmark's data, 60 fps, 4 virtual cameras, detector noise, "
+        "per-subject bone lengths). All models: 27 frames, 256 channels, batch 256 (+256 "
+        "unlabeled clips for the semi-supervised ones), Amsgrad lr 1e-3, seed 0. Trajectory: "
+        "MPJPE of the root joint in camera space.",
+        "",
+        "| setting | model | MPJPE | N-MPJPE | P-MPJPE | trajectory | fit (s) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['setting']} | {r['model']} | {r['mpjpe_mm']:.1f} | {r['n_mpjpe_mm']:.1f} | "
+            f"{r['p_mpjpe_mm']:.1f} | {r['trajectory_mm']:.1f} | {r['fit_seconds']:.0f} |"
+        )
+    lines += ["", "Changes against the supervised lifter of the same setting (MPJPE):", ""]
+    for name, s in report["settings"].items():
+        rows = {r["model"]: r for r in report["results"] if r["setting"] == name}
+        if "supervised" not in rows:
+            continue
+        sup = rows["supervised"]["mpjpe_mm"]
+        changes = [
+            f"{m} {100 * (rows[m]['mpjpe_mm'] / sup - 1):+.1f}%" for m in MODELS[1:] if m in rows
+        ]
+        lines.append(
+            f"- {name} (labels: subject {s['labeled_subject']}, {s['n_epochs']} epochs, lr decay "
+            f"{s['lr_decay']}, warm-up {s['warmup']}): " + "; ".join(changes) + "."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--jobs", type=int, default=2, help="models fitted at the same time")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run, writes nothing")
+    parser.add_argument("--output", type=Path, default=RESULTS / "semi_supervised")
+    parser.add_argument(
+        "--update", action="store_true",
+        help="keep the other rows of an existing output file, replace the (setting, model) rows "
+        "run now",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    tasks = [(s, m) for s in args.settings for m in args.models if _applies(s, m)]
+    rows = Parallel(n_jobs=args.jobs)(
+        delayed(fit_one)(s, m, args.quick, args.threads) for s, m in tasks
+    )
+    settings = {name: SETTINGS[name] for name in args.settings}
+    previous = args.output.with_suffix(".json")
+    if args.update and previous.exists():
+        old = json.loads(previous.read_text())
+        done = {(r["setting"], r["model"]) for r in rows}
+        rows = [r for r in old["results"] if (r["setting"], r["model"]) not in done] + rows
+        settings = {**old["settings"], **settings}
+        order = {name: i for i, name in enumerate(SETTINGS)}
+        rows.sort(key=lambda r: (order.get(r["setting"], -1), MODELS.index(r["model"])))
+        settings = dict(sorted(settings.items(), key=lambda kv: order.get(kv[0], -1)))
+    report = {
+        "settings": settings,
+        "training": {**TRAINING, "filter_widths": LOW_LABEL_WIDTHS, "seed": SEED},
+        "results": rows,
+        "machine": {**machine(), "jobs": args.jobs, "threads_per_model": args.threads},
+        "total_seconds": round(time.perf_counter() - start, 1),
+    }
+    text = markdown(report)
+    print(text)
+    if not args.quick:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        args.output.with_suffix(".md").write_text(text)
+    return report
+
+
+if __name__ == "__main__":
+    main()
