@@ -70,11 +70,11 @@ def _subset(views, keep):
     return [views.X[i] for i in idx], [views.poses_3d[i] for i in idx], idx
 
 
-def _lifter(model: str, setting: dict, quick: bool):
+def _lifter(model: str, setting: dict, seed: int, quick: bool):
     params = {**TRAINING, "n_epochs": setting["n_epochs"], "lr_decay": setting["lr_decay"]}
     if quick:
         params.update(channels=16, n_epochs=2)
-    params.update(filter_widths=LOW_LABEL_WIDTHS, random_state=SEED)
+    params.update(filter_widths=LOW_LABEL_WIDTHS, random_state=seed)
     if model == "supervised":
         return TemporalPoseLifter(trajectory=True, **params)
     return SemiSupervisedLifter(
@@ -103,8 +103,8 @@ def evaluate(lifter, test) -> dict:
     }
 
 
-def fit_one(name: str, model: str, quick: bool, threads: int) -> dict:
-    """Fit and evaluate one model of one setting (runs in its own process)."""
+def fit_one(name: str, model: str, seed: int, quick: bool, threads: int) -> dict:
+    """Fit and evaluate one model of one setting with one seed (runs in its own process)."""
     torch.set_num_threads(threads)
     setting = SETTINGS[name]
     limits = dict(max_clips=1, max_frames=90) if quick else {}
@@ -112,14 +112,14 @@ def fit_one(name: str, model: str, quick: bool, threads: int) -> dict:
     labeled = train.subjects == setting["labeled_subject"]
     X, y, _ = _subset(train, labeled)
     X_unl, _, idx = _subset(train, ~labeled)
-    lifter = _lifter(model, setting, quick)
+    lifter = _lifter(model, setting, seed, quick)
     start = time.perf_counter()
     if model == "supervised":
         lifter.fit(X, y)
     else:
         cameras = [train.intrinsics[i] for i in idx]  # keypoints are normalised per camera
         lifter.fit(X, y, X_unlabeled=UnlabeledVideos(X_unl, intrinsics=cameras))
-    row = {"setting": name, "model": model, **evaluate(lifter, test)}
+    row = {"setting": name, "model": model, "seed": seed, **evaluate(lifter, test)}
     row["fit_seconds"] = time.perf_counter() - start
     row["labeled_frames"] = int(sum(map(len, X)))
     row["unlabeled_frames"] = int(sum(map(len, X_unl)))
@@ -130,7 +130,34 @@ def fit_one(name: str, model: str, quick: bool, threads: int) -> dict:
     return row
 
 
+METRIC_COLUMNS = {"MPJPE": "mpjpe_mm", "N-MPJPE": "n_mpjpe_mm", "P-MPJPE": "p_mpjpe_mm",
+                  "trajectory": "trajectory_mm"}  # fmt: skip
+
+
+def _mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
+
+
+def grouped(rows) -> dict:
+    """``{(setting, model): {seed: row}}`` in the order of SETTINGS and MODELS."""
+    groups = {}
+    for r in sorted(rows, key=lambda r: (list(SETTINGS).index(r["setting"]),
+                                         MODELS.index(r["model"]), r["seed"])):  # fmt: skip
+        groups.setdefault((r["setting"], r["model"]), {})[r["seed"]] = r
+    return groups
+
+
+def changes(groups: dict, setting: str, model: str) -> list[float]:
+    """MPJPE change (%) of ``model`` against the supervised lifter, paired by seed."""
+    own, sup = groups.get((setting, model), {}), groups.get((setting, "supervised"), {})
+    return [100 * (own[s]["mpjpe_mm"] / sup[s]["mpjpe_mm"] - 1) for s in own if s in sup]
+
+
 def markdown(report: dict) -> str:
+    groups = grouped(report["results"])
     lines = [
         "# Semi-supervised back-projection, low-label CMU settings",
         "",
@@ -138,30 +165,31 @@ def markdown(report: dict) -> str:
         "other training subjects' 2D views as unlabeled video, test on the held-out subjects "
         "6 and 7 (the accuracy benchmark's data, 60 fps, 4 virtual cameras, detector noise, "
         "per-subject bone lengths). All models: 27 frames, 256 channels, batch 256 (+256 "
-        "unlabeled clips for the semi-supervised ones), Amsgrad lr 1e-3, seed 0. Trajectory: "
-        "MPJPE of the root joint in camera space.",
+        "unlabeled clips for the semi-supervised ones), Amsgrad lr 1e-3. Errors in mm on the "
+        "test subjects; trajectory: MPJPE of the root joint in camera space. With several "
+        "seeds (the lifters' `random_state`; data and noise fixed): mean ± standard deviation.",
         "",
-        "| setting | model | MPJPE | N-MPJPE | P-MPJPE | trajectory | fit (s) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| setting | model | seeds | " + " | ".join(METRIC_COLUMNS) + " | fit (s) |",
+        "|---|---|---|" + "---:|" * (len(METRIC_COLUMNS) + 1),
     ]
-    for r in report["results"]:
-        lines.append(
-            f"| {r['setting']} | {r['model']} | {r['mpjpe_mm']:.1f} | {r['n_mpjpe_mm']:.1f} | "
-            f"{r['p_mpjpe_mm']:.1f} | {r['trajectory_mm']:.1f} | {r['fit_seconds']:.0f} |"
-        )
-    lines += ["", "Changes against the supervised lifter of the same setting (MPJPE):", ""]
+    for (setting, model), by_seed in groups.items():
+        runs = list(by_seed.values())
+        cells = [_mean_std([r[key] for r in runs]) for key in METRIC_COLUMNS.values()]
+        fit = np.mean([r["fit_seconds"] for r in runs])
+        seeds = ",".join(str(s) for s in by_seed)
+        lines.append(f"| {setting} | {model} | {seeds} | " + " | ".join(cells) + f" | {fit:.0f} |")
+    lines += ["", "MPJPE change against the supervised lifter of the same setting and seed:", ""]
     for name, s in report["settings"].items():
-        rows = {r["model"]: r for r in report["results"] if r["setting"] == name}
-        if "supervised" not in rows:
-            continue
-        sup = rows["supervised"]["mpjpe_mm"]
-        changes = [
-            f"{m} {100 * (rows[m]['mpjpe_mm'] / sup - 1):+.1f}%" for m in MODELS[1:] if m in rows
+        parts = [
+            f"{model} {np.mean(c):+.1f}%" + (f" ± {np.std(c, ddof=1):.1f}%" if len(c) > 1 else "")
+            for model in MODELS[1:]
+            if (c := changes(groups, name, model))
         ]
-        lines.append(
-            f"- {name} (labels: subject {s['labeled_subject']}, {s['n_epochs']} epochs, lr decay "
-            f"{s['lr_decay']}, warm-up {s['warmup']}): " + "; ".join(changes) + "."
-        )
+        if parts:
+            lines.append(
+                f"- {name} (labels: subject {s['labeled_subject']}, {s['n_epochs']} epochs, "
+                f"lr decay {s['lr_decay']}, warm-up {s['warmup']}): " + "; ".join(parts) + "."
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -169,37 +197,41 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[SEED], help="lifter seeds")
     parser.add_argument("--jobs", type=int, default=2, help="models fitted at the same time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run, writes nothing")
     parser.add_argument("--output", type=Path, default=RESULTS / "semi_supervised")
     parser.add_argument(
         "--update", action="store_true",
-        help="keep the other rows of an existing output file, replace the (setting, model) rows "
-        "run now",
+        help="keep the other rows of an existing output file, replace the (setting, model, "
+        "seed) rows run now",
     )  # fmt: skip
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    tasks = [(s, m) for s in args.settings for m in args.models if _applies(s, m)]
+    tasks = [
+        (s, m, seed)
+        for s in args.settings for m in args.models for seed in args.seeds if _applies(s, m)
+    ]  # fmt: skip
     rows = Parallel(n_jobs=args.jobs)(
-        delayed(fit_one)(s, m, args.quick, args.threads) for s, m in tasks
+        delayed(fit_one)(s, m, seed, args.quick, args.threads) for s, m, seed in tasks
     )
     settings = {name: SETTINGS[name] for name in args.settings}
     previous = args.output.with_suffix(".json")
+    seconds = round(time.perf_counter() - start, 1)
     if args.update and previous.exists():
         old = json.loads(previous.read_text())
-        done = {(r["setting"], r["model"]) for r in rows}
-        rows = [r for r in old["results"] if (r["setting"], r["model"]) not in done] + rows
+        done = {(r["setting"], r["model"], r["seed"]) for r in rows}
+        kept = [r for r in old["results"] if (r["setting"], r["model"], r["seed"]) not in done]
+        rows = kept + rows
         settings = {**old["settings"], **settings}
-        order = {name: i for i, name in enumerate(SETTINGS)}
-        rows.sort(key=lambda r: (order.get(r["setting"], -1), MODELS.index(r["model"])))
-        settings = dict(sorted(settings.items(), key=lambda kv: order.get(kv[0], -1)))
+        seconds += old.get("total_seconds", 0)
     report = {
         "settings": settings,
-        "training": {**TRAINING, "filter_widths": LOW_LABEL_WIDTHS, "seed": SEED},
+        "training": {**TRAINING, "filter_widths": LOW_LABEL_WIDTHS, "data_seed": SEED},
         "results": rows,
         "machine": {**machine(), "jobs": args.jobs, "threads_per_model": args.threads},
-        "total_seconds": round(time.perf_counter() - start, 1),
+        "total_seconds": seconds,
     }
     text = markdown(report)
     print(text)
