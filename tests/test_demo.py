@@ -110,3 +110,32 @@ def test_split_can_keep_the_detector_confidence():
         np.testing.assert_array_equal(xc[..., :2], x)  # same noise draw, same normalisation
         np.testing.assert_allclose(xc[..., 2], kp[..., 2])
         assert ((0 <= xc[..., 2]) & (xc[..., 2] <= 1)).all()
+
+
+def test_semi_supervised_benchmark_quick_mode_reports_seed_paired_changes(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    setting = "subject 1, long schedule, confidence input"
+    models = ["supervised", "semi-supervised, confidence-weighted 2D"]
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "semi_supervised.py"), "--quick"]
+    cmd += ["--settings", setting, "--models", *models, "--seeds", "0", "1", "--jobs", "1"]
+    proc = subprocess.run(
+        [*cmd, "--output", str(tmp_path / "semi")], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "semi.json").read_text())
+    rows = {(r["model"], r["seed"]): r for r in results["results"]}
+    assert set(rows) == {(m, s) for m in models for s in (0, 1)} and results["quick"] is True
+    for row in rows.values():
+        assert all(np.isfinite(row[k]) for k in ("mpjpe_mm", "n_mpjpe_mm", "trajectory_mm"))
+    # The reported change is the mean over seeds of each seed's change against its own baseline.
+    paired = [
+        100 * (rows[(models[1], s)]["mpjpe_mm"] / rows[("supervised", s)]["mpjpe_mm"] - 1)
+        for s in (0, 1)
+    ]
+    report = (tmp_path / "semi.md").read_text()
+    assert f"{models[1]} {np.mean(paired):+.1f}% ± {np.std(paired, ddof=1):.1f}%" in report
+    assert "| 0,1 |" in report
