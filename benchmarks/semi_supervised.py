@@ -66,6 +66,7 @@ SETTINGS = {
         labeled_subject=3, n_epochs=200, lr_decay=0.99, warmup=20
     ),
 }
+HISTORY_KEYS = ("loss", "pose", "trajectory", "projection", "bone_length")  # saved loss curves
 MODELS = (
     "supervised",
     "semi-supervised",
@@ -134,7 +135,11 @@ def fit_one(name: str, model: str, seed: int, quick: bool, threads: int) -> dict
     row["unlabeled_frames"] = int(sum(map(len, X_unl)))
     row["test_frames"] = int(sum(map(len, test.X)))
     row["git"] = machine()["git"]
-    row["history"] = lifter.history_
+    # Loss curves, rounded (the file is committed); each term is None in warm-up epochs.
+    row["history"] = [
+        {k: None if e.get(k) is None else round(e[k], 4) for k in HISTORY_KEYS}
+        for e in lifter.history_
+    ]
     print(json.dumps({k: v for k, v in row.items() if k != "history"}), flush=True)
     return row
 
@@ -188,7 +193,7 @@ def markdown(report: dict) -> str:
         seeds = ",".join(str(s) for s in by_seed)
         lines.append(f"| {setting} | {model} | {seeds} | " + " | ".join(cells) + f" | {fit:.0f} |")
     lines += ["", "MPJPE change against the supervised lifter of the same setting and seed:", ""]
-    for name, s in report["settings"].items():
+    for name, s in sorted(report["settings"].items(), key=lambda kv: list(SETTINGS).index(kv[0])):
         parts = [
             f"{model} {np.mean(c):+.1f}%" + (f" ± {np.std(c, ddof=1):.1f}%" if len(c) > 1 else "")
             for model in MODELS[1:]
@@ -253,7 +258,7 @@ def main(argv=None):
     report["quick"] = args.quick
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        args.output.with_suffix(".json").write_text(json.dumps(report) + "\n")
         args.output.with_suffix(".md").write_text(text)
     return report
 
