@@ -33,7 +33,10 @@ BONE_SCALE = 0.05
 """float : Per-subject bone-length spread used by the demo and the accuracy benchmark."""
 
 
-def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None, confidence=False):
+def cmu_views(
+    subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None, confidence=False,
+    bone_scale=BONE_SCALE,
+):  # fmt: skip
     """Film the bundled clips of ``subjects`` and normalise the keypoints per camera.
 
     Parameters
@@ -48,6 +51,9 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
         Keep only the first clips of each subject / the first frames of each clip (quick runs).
     confidence : bool, default=False
         Keep the detector confidence as a third channel of ``X``.
+    bone_scale : float, default=BONE_SCALE
+        Per-subject bone-length spread (:func:`~skpose3d.datasets.make_views`); 0 keeps the
+        recorded bone lengths (the CMU subjects' bones differ by at most 1.7 cm).
 
     Returns
     -------
@@ -69,7 +75,7 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
         subjects=mocap.subjects[keep],
         trials=mocap.trials[keep],
         cameras=cameras,
-        bone_scale=BONE_SCALE,
+        bone_scale=bone_scale,
         random_state=seed,
     )
     views.X = [
@@ -84,15 +90,15 @@ def cmu_views(subjects, *, seed=0, cameras=None, max_clips=None, max_frames=None
     return views
 
 
-def cmu_split(*, seed=0, cameras=None, max_clips=None, max_frames=None, confidence=False):
-    """Training and test views of the fixed subject split (see :func:`cmu_views`)."""
-    kwargs = dict(
-        seed=seed, cameras=cameras, max_clips=max_clips, max_frames=max_frames,
-        confidence=confidence,
-    )  # fmt: skip
+def cmu_split(*, seed=0, **view_options):
+    """Training and test views of the fixed subject split.
+
+    ``view_options`` (``cameras``, ``max_clips``, ``max_frames``, ``confidence``,
+    ``bone_scale``) are passed to :func:`cmu_views`.
+    """
     # Different seeds for the two sets: their noise must not be the same draw.
-    train = cmu_views(CMU_TRAIN_SUBJECTS, **kwargs)
-    test = cmu_views(CMU_TEST_SUBJECTS, **{**kwargs, "seed": seed + 1})
+    train = cmu_views(CMU_TRAIN_SUBJECTS, seed=seed, **view_options)
+    test = cmu_views(CMU_TEST_SUBJECTS, seed=seed + 1, **view_options)
     return train, test
 
 

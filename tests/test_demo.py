@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from skpose3d.__main__ import main
-from skpose3d.datasets import CMU_TEST_SUBJECTS, CMU_TRAIN_SUBJECTS
+from skpose3d.datasets import CMU_TEST_SUBJECTS, CMU_TRAIN_SUBJECTS, load_cmu_mocap
 from skpose3d.demo import cmu_split, evaluate, format_table
+from skpose3d.nn.losses import bone_lengths
+from skpose3d.skeleton import H36M
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW = r"\s+(\d+\.\d)" * 4
@@ -139,3 +142,17 @@ def test_semi_supervised_benchmark_quick_mode_reports_seed_paired_changes(tmp_pa
     report = (tmp_path / "semi.md").read_text()
     assert f"{models[1]} {np.mean(paired):+.1f}% ± {np.std(paired, ddof=1):.1f}%" in report
     assert "| 0,1 |" in report
+
+
+def test_split_bone_scale_zero_keeps_the_recorded_bone_lengths():
+    def lengths(poses):
+        return [bone_lengths(torch.from_numpy(np.asarray(y)), H36M.parents).mean(0) for y in poses]
+
+    raw = load_cmu_mocap(subjects=CMU_TRAIN_SUBJECTS)
+    first = {int(s): y[:5] for s, y in zip(raw.subjects[::-1], raw.videos[::-1])}  # 1st clip
+    recorded = dict(zip(first, lengths(first.values())))
+    for bone_scale, same in [(0.0, True), (None, False)]:
+        options = {} if bone_scale is None else {"bone_scale": bone_scale}
+        views = cmu_split(max_clips=1, max_frames=5, **options)[0]
+        for s, got in zip(views.subjects, lengths(views.poses_3d)):
+            assert torch.allclose(got, recorded[int(s)], atol=1e-4) == same, (bone_scale, s)
