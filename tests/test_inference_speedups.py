@@ -24,20 +24,15 @@ from skpose3d.nn.fused import (
 from skpose3d.nn.inference import predict_sequence
 from skpose3d.nn.temporal import TemporalConvNet
 
+from ._nets import trained_like
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _net(widths, causal=False, channels=48, seed=0):
     """A network with non-trivial BatchNorm statistics and affine parameters, in eval mode."""
     torch.manual_seed(seed)
-    net = TemporalConvNet(17, 2, 16, widths, channels=channels, causal=causal)
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm1d):
-            module.running_mean.normal_(0, 0.3)
-            module.running_var.uniform_(0.3, 3.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.normal_(0, 0.2)
-    return net.eval()
+    return trained_like(TemporalConvNet(17, 2, 16, widths, channels=channels, causal=causal))
 
 
 @pytest.mark.parametrize("causal", [False, True])

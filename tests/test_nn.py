@@ -9,19 +9,9 @@ from skpose3d._training import bn_momentum
 from skpose3d.nn.inference import pad_edges, predict_sequence
 from skpose3d.nn.temporal import TemporalConvNet, check_filter_widths, receptive_field
 
+from ._nets import trained_like
+
 WIDTHS = [(1,), (3,), (1, 1, 1), (3, 3, 3), (3, 3, 7), (5, 3), (3, 3, 3, 3)]
-
-
-def _trained_like(net):
-    """Give BatchNorm non-trivial statistics so eval mode is not an identity."""
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm1d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return net.eval()
 
 
 def _sliding_clips(x, rf):
@@ -34,7 +24,7 @@ def _sliding_clips(x, rf):
 @pytest.mark.parametrize("causal", [False, True])
 def test_strided_form_equals_dilated_form(widths, causal):
     torch.manual_seed(0)
-    net = _trained_like(TemporalConvNet(5, 3, 4, widths, channels=32, causal=causal))
+    net = trained_like(TemporalConvNet(5, 3, 4, widths, channels=32, causal=causal))
     rf = net.receptive_field
     x = torch.randn(2, rf + 9, 5, 3)
     dilated = net(x)
@@ -46,7 +36,7 @@ def test_strided_form_equals_dilated_form(widths, causal):
 @pytest.mark.parametrize("widths", [(3, 3, 3), (3, 5)])
 def test_causal_output_ignores_future_frames(widths):
     torch.manual_seed(1)
-    net = _trained_like(TemporalConvNet(4, 2, 4, widths, channels=16, causal=True))
+    net = trained_like(TemporalConvNet(4, 2, 4, widths, channels=16, causal=True))
     x = torch.randn(60, 4, 2)
     before = predict_sequence(net, x)
     t = 30
@@ -59,7 +49,7 @@ def test_causal_output_ignores_future_frames(widths):
 
 def test_non_causal_output_uses_future_frames():
     torch.manual_seed(1)
-    net = _trained_like(TemporalConvNet(4, 2, 4, (3, 3), channels=16))
+    net = trained_like(TemporalConvNet(4, 2, 4, (3, 3), channels=16))
     x = torch.randn(30, 4, 2)
     changed = x.clone()
     changed[16] += 3.0
@@ -97,7 +87,7 @@ def test_bad_filter_widths(bad):
 
 def test_chunked_prediction_equals_one_pass():
     torch.manual_seed(2)
-    net = _trained_like(TemporalConvNet(3, 2, 3, (3, 3, 3), channels=16))
+    net = trained_like(TemporalConvNet(3, 2, 3, (3, 3, 3), channels=16))
     x = torch.randn(500, 3, 2)
     one_pass = predict_sequence(net, x, chunk_frames=10_000)
     for chunk in (1, 7, 100, 499):
@@ -105,7 +95,7 @@ def test_chunked_prediction_equals_one_pass():
 
 
 def test_edge_padding_gives_one_pose_per_frame_even_for_short_videos():
-    net = _trained_like(TemporalConvNet(3, 2, 3, (3, 3, 3), channels=8))
+    net = trained_like(TemporalConvNet(3, 2, 3, (3, 3, 3), channels=8))
     for n in (1, 2, 26, 27, 28):
         assert predict_sequence(net, torch.randn(n, 3, 2)).shape == (n, 3, 3)
     x = torch.arange(3.0)[:, None, None].expand(3, 1, 2)

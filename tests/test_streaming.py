@@ -13,18 +13,15 @@ from skpose3d.nn.streaming import CausalStreamer
 from skpose3d.nn.temporal import TemporalConvNet
 from skpose3d.streaming import StreamingLifter, benchmark_latency
 
+from ._nets import trained_like
+
 
 def random_causal_net(widths, channels=32, n_in=17, n_out=16, features=2, seed=0):
     """A causal network with random weights and non-trivial BatchNorm statistics."""
     torch.manual_seed(seed)
-    net = TemporalConvNet(n_in, features, n_out, widths, channels=channels, causal=True)
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm1d):
-            module.running_mean.normal_(0, 0.5)
-            module.running_var.uniform_(0.3, 3.0)
-            module.weight.data.normal_(1, 0.3)
-            module.bias.data.normal_(0, 0.3)
-    return net.eval()
+    return trained_like(
+        TemporalConvNet(n_in, features, n_out, widths, channels=channels, causal=True)
+    )
 
 
 @pytest.mark.parametrize("widths", [(3, 3, 3), (3, 5, 1, 3), (1,), (5,), (1, 1, 1), (3, 3, 3, 3)])
