@@ -152,7 +152,7 @@ def add_arguments(parser) -> None:
         "--epochs",
         type=_positive_int,
         default=None,
-        help="training epochs per model (default 8; quick 1)",
+        help="training epochs per model (default 16; quick 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
@@ -195,7 +195,7 @@ def run(args) -> int:
 
 def _run(args) -> int:
     start = time.perf_counter()
-    epochs = args.epochs if args.epochs is not None else (1 if args.quick else 8)
+    epochs = args.epochs if args.epochs is not None else (1 if args.quick else 16)
     limits = dict(max_clips=1, max_frames=150) if args.quick else {}
     train, test = cmu_split(seed=args.seed, **limits)
     print(
