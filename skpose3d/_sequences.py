@@ -57,9 +57,20 @@ def _as_list(X, name: str) -> tuple[list, VideoStructure]:
     )
 
 
-def _check_video(video, where: str, n_joints: int | None, channels) -> np.ndarray:
+def _check_video(
+    video, where: str, n_joints: int | None, channels, *, dtype=np.float32, finite=True,
+    joints_note: str = "",
+) -> np.ndarray:  # fmt: skip
+    """One video as an array ``(n_frames, n_joints, C)``, or a ValueError naming ``where``.
+
+    ``dtype=None`` keeps a floating dtype (other input becomes float64); ``finite=False`` lets
+    NaN and inf through (the preprocessing transformers handle them); ``joints_note`` is
+    appended to the wrong-joint-count message.
+    """
     try:
-        arr = np.asarray(video, dtype=np.float32)
+        arr = np.asarray(video, dtype=dtype)
+        if not np.issubdtype(arr.dtype, np.floating):
+            arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where} cannot be read as a numeric array: {exc}") from None
     if arr.ndim != 3:
@@ -70,16 +81,22 @@ def _check_video(video, where: str, n_joints: int | None, channels) -> np.ndarra
     if arr.shape[0] == 0:
         raise ValueError(f"{where} has no frames")
     if arr.shape[2] not in channels:
+        expected = (
+            "2 (x, y) or 3 (x, y, confidence)"
+            if tuple(channels) == (2, 3)
+            else " or ".join(map(str, channels))
+        )
         raise ValueError(
             f"{where} has {arr.shape[2]} channels per joint (shape {arr.shape}): "
-            f"expected {' or '.join(map(str, channels))}"
+            f"expected {expected}"
         )
     if n_joints is not None and arr.shape[1] != n_joints:
         raise ValueError(
-            f"{where} has {arr.shape[1]} joints (shape {arr.shape}): expected {n_joints}"
+            f"{where} has {arr.shape[1]} joints (shape {arr.shape}): "
+            f"expected {n_joints}{joints_note}"
         )
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    bad = ~np.isfinite(arr) if finite else None
+    if bad is not None and bad.any():
         frame, joint, _ = np.argwhere(bad)[0]
         raise ValueError(
             f"{where} contains NaN or inf at frame {frame}, joint {joint} "

@@ -23,38 +23,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 
-from ._sequences import _as_list
+from ._sequences import _as_list, _check_video
 from .camera import image_coordinates, normalize_screen_coordinates
 from .skeleton import SKELETONS
 
 __all__ = ["GapFiller", "KeypointMapper", "ScreenNormalizer"]
-
-
-def _check_keypoint_video(video, where: str, n_joints, what: str) -> np.ndarray:
-    """One video as a float array; unlike ``check_videos``, NaN and inf are let through."""
-    try:
-        arr = np.asarray(video)
-        if not np.issubdtype(arr.dtype, np.floating):
-            arr = arr.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} cannot be read as a numeric array: {exc}") from None
-    if arr.ndim != 3:
-        raise ValueError(
-            f"{where} has {arr.ndim} dimensions (shape {arr.shape}): "
-            "expected 3, (n_frames, n_joints, C)"
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(f"{where} has no frames")
-    if arr.shape[2] not in (2, 3):
-        raise ValueError(
-            f"{where} has {arr.shape[2]} channels per joint (shape {arr.shape}): "
-            "expected 2 (x, y) or 3 (x, y, confidence)"
-        )
-    if n_joints is not None and arr.shape[1] != n_joints:
-        raise ValueError(
-            f"{where} has {arr.shape[1]} joints (shape {arr.shape}): expected {n_joints}{what}"
-        )
-    return arr
 
 
 class _VideoTransformer(TransformerMixin, BaseEstimator):
@@ -83,7 +56,10 @@ class _VideoTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"{name} is empty: expected at least one video")
         n_joints, what = self._expected_joints()
         names = [name if structure.kind == "array3" else f"{name}[{i}]" for i in range(len(videos))]
-        checked = [_check_keypoint_video(v, w, n_joints, what) for v, w in zip(videos, names)]
+        checked = [
+            _check_video(v, w, n_joints, (2, 3), dtype=None, finite=False, joints_note=what)
+            for v, w in zip(videos, names)
+        ]
         return checked, names, structure
 
     def fit(self, X, y=None):
