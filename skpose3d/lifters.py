@@ -17,12 +17,13 @@ from ._sequences import ClipBank, check_targets, check_videos
 from ._training import run_epochs
 from .camera import flip_keypoints, flip_poses, normalize_screen_coordinates
 from .metrics import mpjpe
+from .nn.fused import FusedTemporalConvNet
 from .nn.inference import predict_sequence, sequence_padding
 from .nn.losses import mpjpe_loss, weighted_mpjpe_loss
 from .nn.temporal import TemporalConvNet, check_filter_widths
 from .skeleton import get_skeleton
 
-_PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def resolve_device(device) -> torch.device:
@@ -450,44 +451,35 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
 
     def _predict_trajectories(self, videos) -> list[np.ndarray]:
         """Camera-space root positions (n_frames, 1, 3) per video from the trajectory network."""
-        device = resolve_device(self.device)
-        module = self.trajectory_module_.to(device).eval()
-        dtype = _PRECISIONS[self.precision]
-        mirror = torch.tensor([-1.0, 1.0, 1.0], device=device)
-        outputs = []
-        for video in videos:
-            x = torch.from_numpy(video).to(device)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                root = predict_sequence(module, x, self.chunk_frames).float()
-                if self.test_time_flip:
-                    x_flipped = flip_keypoints(x, self.input_skeleton_)
-                    flipped = predict_sequence(module, x_flipped, self.chunk_frames).float()
-                    root = (root + flipped * mirror) / 2
-            outputs.append(root.cpu().numpy())
-        return outputs
+        mirror = torch.tensor([-1.0, 1.0, 1.0])  # a flipped root is mirrored in x only
+        roots = self._run_network(self.trajectory_module_, videos, lambda r: r * mirror.to(r))
+        return [root.cpu().numpy() for root in roots]
 
     def _predict_videos(self, videos) -> list[np.ndarray]:
-        from .nn.fused import FusedTemporalConvNet
+        """Root-relative poses per video from the pose network."""
+        unflip = lambda p: flip_poses(p, self.output_skeleton_)  # noqa: E731
+        return [
+            (p - p[:, :1]).cpu().numpy() for p in self._run_network(self.module_, videos, unflip)
+        ]
 
+    def _run_network(self, network, videos, unflip) -> list[torch.Tensor]:
+        """``network`` over every video (float32 outputs), averaged with its flipped input.
+
+        BatchNorm is folded into the convolutions and the weights are cast once to the
+        requested precision (faster than autocasting every op); the last layer stays float32.
+        ``unflip`` maps the output for the mirrored video back to the original's frame.
+        """
         device = resolve_device(self.device)
-        # BatchNorm folded into the convolutions and the weights cast once to the requested
-        # precision (faster than autocasting every op); the last layer and outputs stay float32.
-        dtype = _PRECISIONS[self.precision] or torch.float32
-        module = FusedTemporalConvNet(self.module_.to(device).eval(), dtype)
+        module = FusedTemporalConvNet(network.to(device).eval(), _PRECISIONS[self.precision])
         outputs = []
         for video in videos:
             x = torch.from_numpy(video).to(device)
-            pose = self._predict_one(module, x).float()
-            outputs.append((pose - pose[:, :1]).cpu().numpy())
+            out = predict_sequence(module, x, self.chunk_frames)
+            if self.test_time_flip:
+                x_flipped = flip_keypoints(x, self.input_skeleton_)
+                out = (out + unflip(predict_sequence(module, x_flipped, self.chunk_frames))) / 2
+            outputs.append(out.float())
         return outputs
-
-    def _predict_one(self, module, x):
-        pose = predict_sequence(module, x, self.chunk_frames)
-        if self.test_time_flip:
-            x_flipped = flip_keypoints(x, self.input_skeleton_)
-            flipped = predict_sequence(module, x_flipped, self.chunk_frames)
-            pose = (pose + flip_poses(flipped, self.output_skeleton_)) / 2
-        return pose
 
     def score(self, X, y, sample_weight=None):
         """Negative MPJPE (root-relative, metres) of ``predict(X)`` against ``y``.
