@@ -390,30 +390,36 @@ class TemporalPoseLifter(RegressorMixin, BaseEstimator):
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _run_training(self, ctx, videos, targets, train_idx, val_idx, history):
-        train_x = [videos[i] for i in train_idx]
-        train_y = [targets[i] for i in train_idx]
-        bank = ClipBank(train_x, *sequence_padding(ctx.module), device=ctx.device)
+        bank = ClipBank(
+            [videos[i] for i in train_idx], *sequence_padding(ctx.module), device=ctx.device
+        )
         # Absolute poses: the step makes them root-relative and the trajectory uses the root.
-        poses = torch.from_numpy(np.concatenate(train_y)).to(ctx.device)
+        poses = torch.from_numpy(np.concatenate([targets[i] for i in train_idx])).to(ctx.device)
+        batches, step = self._training_plan(ctx, bank, poses)
         validate = None
         if len(val_idx):
             val_x = [videos[i] for i in val_idx]
             val_y = [targets[i] for i in val_idx]
             validate = lambda: ctx.validation_error(val_x, val_y)  # noqa: E731
+        optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=self.learning_rate, amsgrad=True)
+        run_epochs(
+            ctx.networks, optimizer, batches, step,
+            n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            batches_per_epoch=-(-len(bank) // self.batch_size),
+            verbose=self.verbose, history=history,
+        )  # fmt: skip
+
+    def _training_plan(self, ctx, bank, poses):
+        """``(batches, step)``: an epoch's batches (a function of the epoch) and the step that
+        trains on one batch. Here: shuffled labeled clips, one predicted frame each."""
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
             for ids in order.split(self.batch_size):
                 yield bank.clips(ids), poses[ids]
 
-        optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=self.learning_rate, amsgrad=True)
-        run_epochs(
-            ctx.networks, optimizer, batches, ctx.supervised_step,
-            n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
-            batches_per_epoch=-(-len(bank) // self.batch_size),
-            verbose=self.verbose, history=history,
-        )  # fmt: skip
+        return batches, ctx.supervised_step
 
     def _commit(self, module, history, skel_in, skel_out, n_channels, trajectory=None):
         module.eval()

@@ -17,7 +17,6 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._sequences import ClipBank, _as_list, check_videos
-from ._training import run_epochs
 from .camera import Intrinsics, flip_intrinsics, flip_keypoints
 from .lifters import TemporalPoseLifter, check_root_depth
 from .nn.inference import sequence_padding
@@ -404,25 +403,24 @@ random_state, verbose, warm_start
         return self
 
     def _run_training(self, ctx, videos, targets, train_idx, val_idx, history):
-        if ctx.unlabeled is None:
-            return super()._run_training(ctx, videos, targets, train_idx, val_idx, history)
         try:
-            self._run_semi_supervised(ctx, videos, targets, train_idx, val_idx, history)
+            super()._run_training(ctx, videos, targets, train_idx, val_idx, history)
         finally:  # every row lists every term, also when training stopped early
-            for row in history:
-                for key in ("pose", "trajectory", "projection", "bone_length"):
-                    row.setdefault(key, None)
+            if ctx.unlabeled is not None:
+                for row in history:
+                    for key in ("pose", "trajectory", "projection", "bone_length"):
+                        row.setdefault(key, None)
 
-    def _run_semi_supervised(self, ctx, videos, targets, train_idx, val_idx, history):
+    def _training_plan(self, ctx, bank, poses):
+        """Labeled clips alone during warm-up, then each with an unlabeled clip and its camera."""
+        if ctx.unlabeled is None:
+            return super()._training_plan(ctx, bank, poses)
         padding = sequence_padding(ctx.module)
-        bank = ClipBank([videos[i] for i in train_idx], *padding, device=ctx.device)
-        poses = torch.from_numpy(np.concatenate([targets[i] for i in train_idx])).to(ctx.device)
         pool, vectors = ctx.unlabeled
         pool_bank = ClipBank(pool, *padding, device=ctx.device)
         frame_cams = np.repeat(vectors, [len(v) for v in pool], axis=0)
         cams = torch.from_numpy(frame_cams).to(ctx.device)
         stream = _EndlessIndices(len(pool_bank), ctx.rng)
-        step = _SemiSupervisedStep(self, ctx, target_offset=padding[0])
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
@@ -433,18 +431,7 @@ random_state, verbose, warm_start
                     other = torch.from_numpy(stream.take(len(ids))).to(ctx.device)
                     yield bank.clips(ids), poses[ids], pool_bank.clips(other), cams[other]
 
-        validate = None
-        if len(val_idx):
-            val_x, val_y = [videos[i] for i in val_idx], [targets[i] for i in val_idx]
-            validate = lambda: ctx.validation_error(val_x, val_y)  # noqa: E731
-        optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=self.learning_rate, amsgrad=True)
-        run_epochs(
-            ctx.networks, optimizer, batches, step,
-            n_epochs=self.n_epochs, lr_decay=self.lr_decay, validate=validate,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
-            batches_per_epoch=-(-len(bank) // self.batch_size),
-            verbose=self.verbose, history=history,
-        )  # fmt: skip
+        return batches, _SemiSupervisedStep(self, ctx, target_offset=padding[0])
 
     def score(self, X, y, sample_weight=None):
         """Negative root-relative MPJPE (metres) over the labeled videos (``y`` not None).
