@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .fused import _fold_batchnorm
 from .temporal import TemporalConvNet
 
 
@@ -24,23 +25,19 @@ class _CachedLayer:
     """One convolution (+ BatchNorm + ReLU, eval mode) with a ring buffer of its inputs."""
 
     def __init__(self, conv, bn, dilation: int, device):
-        weight = conv.weight.detach().to(device=device, dtype=torch.float32)
+        if bn is None:
+            weight = conv.weight.detach()
+            bias = None if conv.bias is None else conv.bias.detach()
+        else:  # eval-mode BatchNorm is an affine map per channel: fold it into the weights
+            weight, bias = _fold_batchnorm(conv.weight.detach(), bn)
+        self.relu = bn is not None
         out_channels, in_channels, width = weight.shape
         # Frames-major layout so that a gathered window (batch, width, in) flattens to match.
-        self.weight = weight.permute(0, 2, 1).reshape(out_channels, width * in_channels)
+        weight = weight.permute(0, 2, 1).reshape(out_channels, width * in_channels)
+        self.weight = weight.to(device=device, dtype=torch.float32)
+        self.bias = None if bias is None else bias.to(device=device, dtype=torch.float32)
         self.width, self.in_channels = width, in_channels
         self.span = (width - 1) * dilation + 1
-        if bn is None:
-            self.scale = None
-            self.shift = None if conv.bias is None else conv.bias.detach().to(device).float()
-        else:
-            # Eval-mode BatchNorm is an affine map per channel.
-            inv_std = torch.rsqrt(bn.running_var.detach().float() + bn.eps)
-            scale = bn.weight.detach().float() * inv_std
-            self.scale = scale.to(device)
-            self.shift = (bn.bias.detach().float() - bn.running_mean.detach().float() * scale).to(
-                device
-            )
         # Window of the frame just written at ring position p: p - (W-1)D, ..., p - D, p.
         taps = torch.arange(width, device=device) * dilation - (width - 1) * dilation
         self.windows = [(taps + p) % self.span for p in range(self.span)]
@@ -63,10 +60,8 @@ class _CachedLayer:
                 self.position = (self.position + 1) % self.span
                 self.buffer[:, self.position] = x
             window = self.buffer[:, self.windows[self.position]].reshape(len(x), -1)
-        y = F.linear(window, self.weight)
-        if self.scale is not None:
-            return torch.relu(torch.addcmul(self.shift, y, self.scale))
-        return y if self.shift is None else y + self.shift
+        y = F.linear(window, self.weight, self.bias)
+        return torch.relu(y) if self.relu else y
 
 
 class CausalStreamer:
