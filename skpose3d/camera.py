@@ -65,15 +65,61 @@ def _check_last(x, size, name, *, at_least=False):
         raise ValueError(f"{name} must have {want} values on its last axis, got {tuple(x.shape)}.")
 
 
-def _check_image_size(width, height) -> tuple[float, float]:
-    values = []
-    for name, value in (("width", width), ("height", height)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a positive number of pixels, got {value!r}.")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number of pixels, got {value!r}.")
-        values.append(float(value))
-    return values[0], values[1]
+def check_image_size(image_size) -> tuple[float, float] | None:
+    """Validate an estimator's ``image_size`` parameter.
+
+    The one check behind every ``image_size`` parameter of the package (lifters, streaming,
+    export), so all of them accept and reject the same values with the same message.
+
+    Parameters
+    ----------
+    image_size : None or (width, height)
+        Image size in pixels, or None (keypoints are already in normalised screen units).
+
+    Returns
+    -------
+    None or tuple of (float, float)
+        ``(width, height)`` as floats.
+
+    Raises
+    ------
+    ValueError
+        If ``image_size`` is not None or two real numbers, or if they are not finite and > 0.
+
+    Examples
+    --------
+    >>> from skpose3d.camera import check_image_size
+    >>> check_image_size((1000, 1002))
+    (1000.0, 1002.0)
+    >>> check_image_size(None) is None
+    True
+    """
+    if image_size is None:
+        return None
+    try:
+        # Strings and bools convert with float() but are never a pixel count: refuse them.
+        if isinstance(image_size, str) or any(
+            isinstance(v, (str, bool, np.bool_)) for v in image_size
+        ):
+            raise TypeError
+        width, height = (float(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_size must be None or (width, height) in pixels, got {image_size!r}"
+        ) from None
+    if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
+        raise ValueError(f"image_size must be positive (width, height), got {image_size!r}")
+    return width, height
+
+
+def _pixel_extent(name, value) -> float:
+    # One image dimension passed as its own argument (``width``/``height`` of a function or of
+    # Intrinsics): the error names that argument rather than an ``image_size`` pair.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number of pixels, got {value!r}.")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number of pixels, got {value!r}.")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -125,8 +171,8 @@ class Intrinsics:
                 want = "finite and > 0" if positive else "finite"
                 raise ValueError(f"Intrinsics.{name} must be {want}, got {value!r}.")
             object.__setattr__(self, name, float(value))
-        size = _check_image_size(self.width, self.height)
-        for name, value in zip(("width", "height"), size):
+        for name in ("width", "height"):
+            value = _pixel_extent(name, getattr(self, name))
             if not value.is_integer():
                 raise ValueError(f"Intrinsics.{name} must be an integer, got {value!r}.")
             object.__setattr__(self, name, int(value))
@@ -249,7 +295,7 @@ def normalize_screen_coordinates(X, width, height):
     >>> normalize_screen_coordinates([[0.0, 0.0, 0.9], [1000.0, 500.0, 0.8]], 1000, 500).tolist()
     [[-1.0, -0.5, 0.9], [1.0, 0.5, 0.8]]
     """
-    width, height = _check_image_size(width, height)
+    width, height = _pixel_extent("width", width), _pixel_extent("height", height)
     X = _as_float(X)
     _check_last(X, 2, "X", at_least=True)
     x = X[..., 0:1] / width * 2 - 1
@@ -263,7 +309,7 @@ def image_coordinates(X, width, height):
     The exact inverse of :func:`normalize_screen_coordinates`, with the same parameters: channels
     0 and 1 of ``X`` (..., C) are converted, further channels passed through; returns a new array.
     """
-    width, height = _check_image_size(width, height)
+    width, height = _pixel_extent("width", width), _pixel_extent("height", height)
     X = _as_float(X)
     _check_last(X, 2, "X", at_least=True)
     x = (X[..., 0:1] + 1) * width / 2
@@ -418,7 +464,7 @@ def flip_keypoints(X, skeleton, width=None):
     if width is None:
         x = -X[..., 0:1]
     else:
-        width, _ = _check_image_size(width, 1)
+        width = _pixel_extent("width", width)
         x = width - X[..., 0:1]
     return _permute_joints(_cat([x, X[..., 1:]]), skeleton.flip_permutation)
 
