@@ -3,19 +3,15 @@
 from functools import lru_cache
 
 import numpy as np
-import pytest
 
 from skpose3d.camera import h36m_intrinsics, normalize_screen_coordinates, project
 
-from .conftest import SHARED_DATA
+from .conftest import bundled
 
 
 @lru_cache(maxsize=1)
 def _cmu():
-    path = SHARED_DATA / "cmu_mocap17.npz"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    with np.load(path) as data:
+    with np.load(bundled("cmu_mocap17.npz")) as data:
         bounds = np.cumsum(data["lengths"])[:-1]
         videos = np.split(data["positions"], bounds)
         return videos, data["subjects"].copy()

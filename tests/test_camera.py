@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,8 @@ from skpose3d.camera import (
 )
 from skpose3d.skeleton import COCO, H36M
 
-CAMERAS_JSON = Path(__file__).resolve().parents[2] / "shared" / "data" / "h36m_cameras.json"
+from .conftest import bundled
+
 CAMERA_IDS = ["54138969", "55011271", "58860488", "60457274"]
 
 # The table of PAPER_FACTS.md ("Camera projection"), as printed there (4-8 significant digits).
@@ -234,9 +234,7 @@ def test_normalized_vector_values():
 
 # --------------------------------------------------------------------------- extrinsics
 def _h36m_extrinsics():
-    if not CAMERAS_JSON.exists():
-        pytest.skip(f"Human3.6M camera file not found at {CAMERAS_JSON}")
-    return json.loads(CAMERAS_JSON.read_text())
+    return json.loads(bundled("h36m_cameras.json").read_text())
 
 
 def test_world_to_camera_round_trip_with_h36m_extrinsics(rng):
@@ -266,13 +264,11 @@ def test_h36m_intrinsics_match_paper_table_and_json():
         np.testing.assert_allclose(cam.to_vector(), fc + k + p, rtol=1e-5, atol=1e-8)
         assert (cam.width, cam.height) == (w, h)
         assert h36m_intrinsics(int(camera_id)) is cam
-    if CAMERAS_JSON.exists():
-        data = json.loads(CAMERAS_JSON.read_text())
-        for camera_id, params in data["S9"].items():
-            cam = H36M_CAMERAS[camera_id]
-            for field in ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "p1", "p2"):
-                assert getattr(cam, field) == pytest.approx(params[field], rel=1e-12)
-            assert (cam.width, cam.height) == (params["width"], params["height"])
+    for camera_id, params in _h36m_extrinsics()["S9"].items():
+        cam = H36M_CAMERAS[camera_id]
+        for field in ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "p1", "p2"):
+            assert getattr(cam, field) == pytest.approx(params[field], rel=1e-12)
+        assert (cam.width, cam.height) == (params["width"], params["height"])
 
 
 def test_h36m_intrinsics_unknown_id():

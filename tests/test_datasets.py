@@ -18,7 +18,7 @@ from skpose3d.datasets import (
 )
 from skpose3d.skeleton import H36M
 
-from .conftest import SHARED_DATA
+from .conftest import bundled, shared
 
 EXACT = DetectorNoise(drift_px=0, outlier_rate=0, missing_rate=0)
 
@@ -55,11 +55,13 @@ def test_load_cmu_mocap_matches_the_datasheet(cmu):
 
 
 def test_bundled_data_equals_the_shared_copy(cmu):
-    path = SHARED_DATA / "cmu_mocap17.npz"
-    if not path.exists():
-        pytest.skip("shared data not available")
-    with np.load(path) as data:
+    with np.load(shared("cmu_mocap17.npz")) as data:
         np.testing.assert_array_equal(np.concatenate(cmu.videos), data["positions"])
+
+
+def test_bundled_camera_file_equals_the_shared_copy():
+    bundled_cameras = json.loads(bundled("h36m_cameras.json").read_text())
+    assert bundled_cameras == json.loads(shared("h36m_cameras.json").read_text())
 
 
 def test_load_cmu_mocap_selects_subjects_and_rejects_unknown_ones():
@@ -335,7 +337,7 @@ def test_load_h36m_converts_to_camera_space_and_trims(h36m_files):
     assert sorted(set(data.actions)) == ["Eating 2", "Walking"]
     assert list(data.cameras[:4]) == CAMERA_IDS
     assert data.keypoints_metadata["layout_name"] == "h36m"
-    calib = json.loads((SHARED_DATA / "h36m_cameras.json").read_text())
+    calib = json.loads(bundled("h36m_cameras.json").read_text())
     picked = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
     for i in range(len(data.poses_3d)):
         s, a, c = data.subjects[i], data.actions[i], data.cameras[i]
