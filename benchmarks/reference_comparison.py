@@ -1,0 +1,275 @@
+"""Accuracy of ``TemporalPoseLifter`` against a plain re-implementation of the paper (issue 12).
+
+Both train on the same data for the same number of samples with the same schedules, for several
+seeds, and are scored on held-out subjects with MPJPE, P-MPJPE, N-MPJPE and MPJVE.
+
+- **Data:** ``cmu_mocap17_large.npz`` (8 CMU subjects, each with its own skeleton; see
+  ``_protocol.cmu_large_views``), filmed by the four virtual Human3.6M cameras with detector
+  noise; (x, y) in normalised screen coordinates. Train on subjects 2, 3, 5, 6 (25,344 frames)
+  seen by two cameras (45° and 135°; 50,688 view-frames: CPU budget); test on 7 and 8 (3,960
+  frames x 4 views); subject 9 (1,726 x 4) is a final held-out set on which no setting was
+  chosen. Subject 1 is left out (CPU budget). The
+  noise seeds (0 train, 1 test, 2 held-out) stay fixed; the seed varies only the training.
+- **Model:** 27 frames (widths 3, 3, 3), 256 channels, dropout 0.25, batch 1024.
+- **Same samples, same schedules:** the reference (``reference_trainer.py``) uses every frame
+  once plain and once mirrored per epoch (2 N samples). ``TemporalPoseLifter`` draws every
+  frame once per epoch and mirrors a random half of each batch, so it gets ``n_epochs = 2 E``
+  and ``lr_decay = sqrt(0.95)``: the same number of samples (2 N E) and the same learning rate
+  after every 2 N samples. Both use Amsgrad at 1e-3 and their own BatchNorm momentum schedule
+  (that is what is compared): the reference ``0.1 * exp(-e / E * ln 100)`` per epoch, the
+  package its ``bn_momentum`` over its 2 E epochs. When the lifter has a ``precise_bn``
+  parameter, it is run with it off and on.
+- **Verdict:** per seed, the difference package - reference; "package <= reference within one
+  standard error" holds when the mean difference is at most the standard error of the paired
+  differences (std / sqrt(n_seeds)).
+
+Commands: ``python benchmarks/reference_comparison.py --epochs 3`` (short schedule) and
+``--epochs 20`` (long); ``--seeds 0 1 2``; ``--quick`` for a smoke test (writes to a temporary
+directory unless ``--output``). Results: ``results/reference_comparison_<E>ep.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _protocol import (  # noqa: E402
+    LARGE_HELD_OUT_SUBJECTS,
+    LARGE_TEST_SUBJECTS,
+    LARGE_TRAIN_SUBJECTS,
+    cmu_large_views,
+    machine,
+)
+from reference_trainer import ReferenceTrainer  # noqa: E402
+
+from skpose3d import TemporalPoseLifter  # noqa: E402
+from skpose3d.demo import METRICS, evaluate  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODEL = dict(widths=(3, 3, 3), channels=256, dropout=0.25, batch_size=1024, lr=1e-3, lr_decay=0.95)
+TRAIN_CAMERAS = 2  # training views from the cameras at 45° and 135° (CPU budget); tests: all 4
+QUICK_MODEL = {**MODEL, "channels": 16, "batch_size": 128}
+
+
+def variants() -> list[str]:
+    names = ["package", "reference"]
+    if "precise_bn" in TemporalPoseLifter().get_params():
+        names.insert(1, "package, precise_bn")
+    return names
+
+
+def package_lifter(model, epochs, seed, precise_bn=None) -> TemporalPoseLifter:
+    extra = {} if precise_bn is None else {"precise_bn": precise_bn}
+    return TemporalPoseLifter(
+        filter_widths=model["widths"],
+        channels=model["channels"],
+        dropout=model["dropout"],
+        n_epochs=2 * epochs,
+        batch_size=model["batch_size"],
+        learning_rate=model["lr"],
+        lr_decay=math.sqrt(model["lr_decay"]),
+        flip_augmentation=True,
+        test_time_flip=True,
+        device="cpu",
+        random_state=seed,
+        **extra,
+    )
+
+
+def train_one(name, model, epochs, seed, train):
+    """Fit one contender; returns (predict function, training losses in mm per 2 N samples)."""
+    if name == "reference":
+        trainer = ReferenceTrainer(
+            model["widths"],
+            model["channels"],
+            model["dropout"],
+            epochs,
+            model["batch_size"],
+            model["lr"],
+            model["lr_decay"],
+            seed,
+        ).fit(train.X, train.poses_3d)
+        return trainer.predict, [round(1000 * h["loss"], 2) for h in trainer.history_]
+    has_precise = "precise_bn" in TemporalPoseLifter().get_params()
+    precise = (name == "package, precise_bn") if has_precise else None
+    lifter = package_lifter(model, epochs, seed, precise).fit(train.X, train.poses_3d)
+    losses = [h["loss"] for h in lifter.history_]  # two package epochs = one reference epoch
+    pairs = [(a + b) / 2 for a, b in zip(losses[::2], losses[1::2])]
+    return lifter.predict, [round(1000 * v, 2) for v in pairs]
+
+
+def run(model, epochs, seeds, data, names) -> dict:
+    train, test, held_out = data
+    runs = {name: {} for name in names}
+    for seed in seeds:
+        for name in names:
+            start = time.perf_counter()
+            predict, losses = train_one(name, model, epochs, seed, train)
+            fit_seconds = time.perf_counter() - start
+            row = {"fit_seconds": round(fit_seconds, 1), "train_loss_mm": losses}
+            for label, views in (("test", test), ("held_out", held_out)):
+                row[label] = {
+                    k: round(v, 3) for k, v in evaluate(views.poses_3d, predict(views.X)).items()
+                }
+            runs[name][seed] = row
+            print(
+                f"seed {seed} {name:>20}: test MPJPE {row['test']['mpjpe_mm']:.1f}, held-out "
+                f"{row['held_out']['mpjpe_mm']:.1f} mm, fit {fit_seconds:.0f} s, losses "
+                f"{losses}",
+                flush=True,
+            )
+    return runs
+
+
+def _mean_std(values):
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise(runs, seeds) -> dict:
+    """Mean ± std per contender and metric; paired package - reference differences, verdict."""
+    out = {}
+    for split in ("test", "held_out"):
+        table = {}
+        for name, by_seed in runs.items():
+            table[name] = {k: _mean_std([by_seed[s][split][k] for s in seeds]) for k in METRICS}
+        diffs = {}
+        for name in runs:
+            if name == "reference":
+                continue
+            row = {}
+            for k in METRICS:
+                d = [runs[name][s][split][k] - runs["reference"][s][split][k] for s in seeds]
+                mean, std = _mean_std(d)
+                se = std / math.sqrt(len(d))
+                row[k] = {
+                    "per_seed": [round(v, 2) for v in d],
+                    "mean": mean,
+                    "std": std,
+                    "se": se,
+                    "package_le_reference_within_1se": mean <= se,
+                }
+            diffs[name] = row
+        out[split] = {"mean_std": table, "difference_vs_reference": diffs}
+    return out
+
+
+def markdown(r) -> str:
+    m = r["machine"]
+    lines = [
+        f"# Package vs plain reference trainer, {r['epochs']}-epoch schedule"
+        f"{' (quick)' if r['quick'] else ''}",
+        "",
+        f"`python benchmarks/reference_comparison.py {' '.join(r['argv'])}`; "
+        f"{r['total_seconds'] / 60:.1f} min. Machine: {m['cpu']} ({', '.join(m['cpu_flags'])}), "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads, torch {m['torch']}, git "
+        f"{m['git']}; load average (1 min) at start / end {r['load'][0]} / {r['load'][1]}.",
+        "",
+        f"Model {r['model']}. Reference: {r['epochs']} epochs of 2 N samples (N = "
+        f"{r['train_view_frames']} training view-frames); package: n_epochs={2 * r['epochs']}, "
+        f"lr_decay=sqrt({r['model']['lr_decay']}), same 2 N E samples. Seeds {r['seeds']}.",
+    ]
+    for split, title in (
+        ("test", f"test subjects {list(LARGE_TEST_SUBJECTS)}"),
+        ("held_out", f"held-out subject {list(LARGE_HELD_OUT_SUBJECTS)}"),
+    ):
+        s = r["summary"][split]
+        cols = [f"{t} ({u})" for t, u, _ in METRICS.values()]
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| run | seed | " + " | ".join(cols) + " | fit (s) |",
+            "|---|---|" + "---:|" * (len(cols) + 1),
+        ]
+        for name, by_seed in r["runs"].items():
+            for seed, row in by_seed.items():
+                vals = " | ".join(f"{row[split][k]:.2f}" for k in METRICS)
+                lines.append(f"| {name} | {seed} | {vals} | {row['fit_seconds']:.0f} |")
+        for name, row in s["mean_std"].items():
+            vals = " | ".join(f"**{a:.2f} ± {b:.2f}**" for a, b in row.values())
+            lines.append(f"| {name} | mean ± std | {vals} | |")
+        for name, row in s["difference_vs_reference"].items():
+            vals = " | ".join(
+                f"{d['mean']:+.2f} ± {d['se']:.2f} ("
+                + ", ".join(f"{v:+.1f}" for v in d["per_seed"])
+                + ")"
+                for d in row.values()
+            )
+            lines.append(f"| {name} − reference | mean ± SE (per seed) | {vals} | |")
+        lines.append("")
+        for name, row in s["difference_vs_reference"].items():
+            verdict = {
+                METRICS[k][0]: "yes" if d["package_le_reference_within_1se"] else "**no**"
+                for k, d in row.items()
+            }
+            lines.append(
+                f"- {name} ≤ reference within one standard error: "
+                + ", ".join(f"{k} {v}" for k, v in verdict.items())
+            )
+    lines += ["", "Training loss (mm) per 2 N samples, per seed:", ""]
+    for name, by_seed in r["runs"].items():
+        for seed, row in by_seed.items():
+            lines.append(f"- {name}, seed {seed}: {row['train_loss_mm']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="reference epochs (2 N samples)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--quick", action="store_true", help="tiny smoke test")
+    parser.add_argument("--only", nargs="+", default=None, help="run only these contenders")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start, load0 = time.perf_counter(), machine()["load_average"][0]
+    limits = dict(max_clips=1, max_frames=120) if args.quick else {}
+    data = tuple(
+        cmu_large_views(s, seed=i, n_cameras=TRAIN_CAMERAS if i == 0 else 4, **limits)
+        for i, s in enumerate((LARGE_TRAIN_SUBJECTS, LARGE_TEST_SUBJECTS, LARGE_HELD_OUT_SUBJECTS))
+    )
+    model = QUICK_MODEL if args.quick else MODEL
+    names = args.only or variants()
+    runs = run(model, args.epochs, args.seeds, data, names)
+    r = {
+        "quick": args.quick,
+        "argv": argv,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "model": model,
+        "train_view_frames": int(sum(map(len, data[0].X))),
+        "subjects": {
+            "train": LARGE_TRAIN_SUBJECTS,
+            "test": LARGE_TEST_SUBJECTS,
+            "held_out": LARGE_HELD_OUT_SUBJECTS,
+        },
+        "machine": machine(),
+        "runs": runs,
+        "summary": summarise(runs, args.seeds) if "reference" in runs else {},
+        "total_seconds": round(time.perf_counter() - start, 1),
+    }
+    r["load"] = [load0, r["machine"]["load_average"][0]]
+    out = args.output or (Path(tempfile.mkdtemp(prefix="refcmp_")) if args.quick else RESULTS)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"reference_comparison_{args.epochs}ep"
+    (out / f"{stem}.json").write_text(json.dumps(r, indent=1) + "\n")
+    text = markdown(r) if r["summary"] else json.dumps(runs, indent=1)
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+    print(f"wrote {out / stem}.json / .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
