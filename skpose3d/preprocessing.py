@@ -194,6 +194,11 @@ _CENTRE_JOINTS = {
         "head": ("head_top",),
     },
 }
+# MediaPipe has every COCO keypoint under the same name (its eyes are the eye-centre landmarks
+# 2 and 5), so its Human3.6M joints are derived exactly as COCO's: a model trained on mapped
+# COCO input sees the same derived pelvis, spine, thorax and head from either detector.
+_CENTRE_JOINTS["mediapipe", "h36m"] = _CENTRE_JOINTS["coco", "h36m"]
+_CENTRE_JOINTS["mediapipe", "coco"] = {}
 
 
 def _source_joints(source: str, target: str) -> list[list[int]]:
@@ -211,7 +216,7 @@ _SUPPORTED = ", ".join(
 
 
 class KeypointMapper(_VideoTransformer):
-    """Convert keypoints between skeleton presets (COCO-17 or MPII-16 to Human3.6M-17).
+    """Convert keypoints between skeleton presets (COCO-17, MPII-16, MediaPipe-33 to Human3.6M).
 
     Each target joint is a source joint or the mean of several, by common heuristics. (The
     paper prescribes none: it fine-tunes its detectors to Human3.6M's joints, or lifts COCO
@@ -229,17 +234,22 @@ class KeypointMapper(_VideoTransformer):
     limbs          same-named joint (feet = ankles)   same-named joint (feet = ankles)
     ============== ================================== ======================================
 
+    MediaPipe/BlazePose-33 landmarks map to Human3.6M exactly as COCO-17 keypoints do (every
+    COCO keypoint is a MediaPipe landmark of the same name; the eyes are MediaPipe's eye centres,
+    landmarks 2 and 5), and to COCO-17 by keeping those 17 landmarks. The other 16 (eye corners,
+    mouth, hands, heels and toes) are dropped.
+
     A third channel is taken as the detection confidence: a derived joint gets the *minimum*
     confidence of its sources, since it is only as reliable as its weakest source. A NaN
     source makes the derived joint NaN (fill gaps first with :class:`GapFiller`).
 
     Parameters
     ----------
-    source : {"coco", "mpii", "h36m"}, default="coco"
+    source : {"coco", "mpii", "mediapipe", "h36m"}, default="coco"
         Layout of the input keypoints.
-    target : {"h36m", "coco", "mpii"}, default="h36m"
+    target : {"h36m", "coco", "mpii", "mediapipe"}, default="h36m"
         Layout of the output keypoints. Supported pairs: COCO -> Human3.6M, MPII -> Human3.6M,
-        and any preset to itself (a copy).
+        MediaPipe -> Human3.6M, MediaPipe -> COCO, and any preset to itself (a copy).
 
     Examples
     --------

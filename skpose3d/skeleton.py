@@ -1,8 +1,9 @@
 """Skeleton layouts: joint names, kinematic tree and left/right mirror partners.
 
 A :class:`Skeleton` describes the joint axis of keypoint and pose arrays ``(..., n_joints, C)``.
-Three presets are provided: :data:`H36M` (Human3.6M, 17 joints, the paper's output skeleton),
-:data:`COCO` (17 keypoints of COCO-style 2D detectors) and :data:`MPII` (16 joints).
+Four presets are provided: :data:`H36M` (Human3.6M, 17 joints, the paper's output skeleton),
+:data:`COCO` (17 keypoints of COCO-style 2D detectors), :data:`MPII` (16 joints) and
+:data:`MEDIAPIPE` (the 33 landmarks of MediaPipe Pose / BlazePose).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["COCO", "H36M", "MPII", "SKELETONS", "Skeleton", "get_skeleton"]
+__all__ = ["COCO", "H36M", "MEDIAPIPE", "MPII", "SKELETONS", "Skeleton", "get_skeleton"]
 
 
 def _as_index_tuple(values, field: str) -> tuple[int, ...]:
@@ -245,7 +246,56 @@ MPII = Skeleton(
 )
 """MPII 16-joint layout (root = pelvis)."""
 
-SKELETONS = {"h36m": H36M, "coco": COCO, "mpii": MPII}
+MEDIAPIPE = Skeleton(
+    name="mediapipe",
+    # In MediaPipe's landmark order (PoseLandmark 0-32). MediaPipe calls 9 and 10 MOUTH_LEFT and
+    # MOUTH_RIGHT; they are named side-first here like every other sided joint of the presets.
+    joint_names=(
+        "nose",
+        "left_eye_inner",
+        "left_eye",
+        "left_eye_outer",
+        "right_eye_inner",
+        "right_eye",
+        "right_eye_outer",
+        "left_ear",
+        "right_ear",
+        "left_mouth",
+        "right_mouth",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_pinky",
+        "right_pinky",
+        "left_index",
+        "right_index",
+        "left_thumb",
+        "right_thumb",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+        "left_heel",
+        "right_heel",
+        "left_foot_index",
+        "right_foot_index",
+    ),
+    # Rooted at the nose with shoulders and hips hung as in COCO, so that the two layouts'
+    # shared joints have the same bones.
+    parents=(-1, 0, 1, 2, 0, 4, 5, 3, 6, 0, 0, 0, 0, 11, 12, 13, 14)  # head, arms
+    + (15, 16, 15, 16, 15, 16)  # pinky, index and thumb hang from the wrists
+    + (11, 12, 23, 24, 25, 26, 27, 28, 27, 28),  # legs, heels and toes
+    joints_left=(1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+    joints_right=(4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32),
+)
+"""MediaPipe Pose / BlazePose 33-landmark layout (root = nose)."""
+
+SKELETONS = {"h36m": H36M, "coco": COCO, "mpii": MPII, "mediapipe": MEDIAPIPE}
 """dict of str to Skeleton : The presets by lower-case name."""
 
 
@@ -256,7 +306,7 @@ def get_skeleton(skeleton) -> Skeleton:
     ----------
     skeleton : str or Skeleton
         A preset name from :data:`SKELETONS` (case-insensitive: ``"h36m"``, ``"coco"``,
-        ``"mpii"``) or a :class:`Skeleton`, which is returned as is.
+        ``"mpii"``, ``"mediapipe"``) or a :class:`Skeleton`, which is returned as is.
 
     Returns
     -------

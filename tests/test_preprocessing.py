@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from skpose3d import TemporalPoseLifter
 from skpose3d.camera import flip_keypoints
 from skpose3d.preprocessing import GapFiller, KeypointMapper, ScreenNormalizer
-from skpose3d.skeleton import COCO, H36M, MPII
+from skpose3d.skeleton import COCO, H36M, MEDIAPIPE, MPII
 
 TRANSFORMERS = [ScreenNormalizer(image_size=(640, 480)), KeypointMapper(), GapFiller()]
 FAST = dict(channels=16, n_epochs=1, batch_size=64, random_state=0)
@@ -186,7 +186,50 @@ def test_mapper_matches_named_reference(source, rng):
     np.testing.assert_allclose(out[:, 7, :2], (out[:, 0, :2] + out[:, 8, :2]) / 2)
 
 
-@pytest.mark.parametrize("source", [COCO, MPII], ids=["coco", "mpii"])
+def _reference_mediapipe(video, target):
+    """MediaPipe landmark numbers (PoseLandmark 0-32) written out by hand, one joint at a time."""
+
+    def mean(*landmarks):
+        return np.column_stack(
+            [video[:, list(landmarks), :2].mean(axis=1), video[:, list(landmarks), 2].min(axis=1)]
+        )
+
+    if target == "coco":  # nose, eyes (2, 5), ears, shoulders, elbows, wrists, hips, knees, ankles
+        return video[:, [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]]
+    h36m = [
+        mean(23, 24),  # hip: mid-hip
+        mean(24),  # right hip
+        mean(26),  # right knee
+        mean(28),  # right foot = right ankle
+        mean(23),
+        mean(25),
+        mean(27),
+        mean(23, 24, 11, 12),  # spine: between mid-hip and mid-shoulder
+        mean(11, 12),  # thorax: mid-shoulder
+        mean(0),  # neck/nose: nose
+        mean(2, 5),  # head: between the eye centres
+        mean(11),  # left shoulder, elbow, wrist
+        mean(13),
+        mean(15),
+        mean(12),  # right shoulder, elbow, wrist
+        mean(14),
+        mean(16),
+    ]
+    return np.stack(h36m, axis=1)
+
+
+@pytest.mark.parametrize("target", ["h36m", "coco"])
+def test_mapper_from_mediapipe_matches_landmark_numbers(target, rng):
+    video = rng.uniform(0, 500, size=(6, 33, 3))
+    out = KeypointMapper("MediaPipe", target).transform([video])[0]
+    np.testing.assert_allclose(out, _reference_mediapipe(video, target))
+    if target == "h36m":
+        # Derived joints sit where they sit for COCO input with the same keypoints.
+        coco = KeypointMapper("mediapipe", "coco").transform(video)
+        np.testing.assert_allclose(out, KeypointMapper("coco", "h36m").transform(coco))
+
+
+@pytest.mark.parametrize("source", [COCO, MPII, MEDIAPIPE], ids=["coco", "mpii", "mediapipe"])
 def test_mapper_commutes_with_horizontal_flip(source, rng):
     # Mapping a mirrored image equals mirroring the mapped keypoints only if left and right
     # joints land on the right side of the target skeleton.

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skpose3d.skeleton import COCO, H36M, MPII, SKELETONS, Skeleton, get_skeleton
+from skpose3d.skeleton import COCO, H36M, MEDIAPIPE, MPII, SKELETONS, Skeleton, get_skeleton
 
 # Facts from PAPER_FACTS.md ("Skeletons"), written out independently of the module.
 H36M_NAMES = (
@@ -18,6 +18,15 @@ COCO_NAMES = (
 MPII_NAMES = (
     "right_ankle right_knee right_hip left_hip left_knee left_ankle pelvis thorax upper_neck "
     "head_top right_wrist right_elbow right_shoulder left_shoulder left_elbow left_wrist"
+).split()
+
+# MediaPipe's PoseLandmark enum, in its order (mediapipe.solutions.pose.PoseLandmark, 0-32).
+MEDIAPIPE_ENUM = (
+    "NOSE LEFT_EYE_INNER LEFT_EYE LEFT_EYE_OUTER RIGHT_EYE_INNER RIGHT_EYE RIGHT_EYE_OUTER "
+    "LEFT_EAR RIGHT_EAR MOUTH_LEFT MOUTH_RIGHT LEFT_SHOULDER RIGHT_SHOULDER LEFT_ELBOW "
+    "RIGHT_ELBOW LEFT_WRIST RIGHT_WRIST LEFT_PINKY RIGHT_PINKY LEFT_INDEX RIGHT_INDEX LEFT_THUMB "
+    "RIGHT_THUMB LEFT_HIP RIGHT_HIP LEFT_KNEE RIGHT_KNEE LEFT_ANKLE RIGHT_ANKLE LEFT_HEEL "
+    "RIGHT_HEEL LEFT_FOOT_INDEX RIGHT_FOOT_INDEX"
 ).split()
 
 PRESET_FACTS = [
@@ -46,7 +55,7 @@ PRESET_FACTS = [
         [2, 1, 0, 12, 11, 10],
     ),
 ]
-PRESETS = [H36M, COCO, MPII]
+PRESETS = [H36M, COCO, MPII, MEDIAPIPE]
 
 
 @pytest.mark.parametrize(("skel", "name", "names", "parents", "left", "right"), PRESET_FACTS)
@@ -59,6 +68,34 @@ def test_presets_match_paper_facts(skel, name, names, parents, left, right):
     assert skel.n_joints == len(names)
     assert skel.root == parents.index(-1)
     assert SKELETONS[name] is skel
+
+
+def test_mediapipe_preset_follows_mediapipes_landmark_order():
+    # Same order as MediaPipe; only the mouth corners are renamed side-first.
+    renamed = {"MOUTH_LEFT": "LEFT_MOUTH", "MOUTH_RIGHT": "RIGHT_MOUTH"}
+    expected = [renamed.get(n, n).lower() for n in MEDIAPIPE_ENUM]
+    assert MEDIAPIPE.joint_names == tuple(expected)
+    assert MEDIAPIPE.n_joints == 33 and MEDIAPIPE.name == "mediapipe"
+    assert SKELETONS["mediapipe"] is MEDIAPIPE and get_skeleton("MediaPipe") is MEDIAPIPE
+    # Bones a drawing of BlazePose shows (MediaPipe's POSE_CONNECTIONS), by name.
+    names = MEDIAPIPE.joint_names
+    bones = {(names[p], names[c]) for p, c in MEDIAPIPE.bones}
+    for parent, child in [
+        ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"),
+        ("left_wrist", "left_pinky"),
+        ("left_wrist", "left_index"),
+        ("left_wrist", "left_thumb"),
+        ("left_shoulder", "left_hip"),
+        ("left_hip", "left_knee"),
+        ("left_knee", "left_ankle"),
+        ("left_ankle", "left_heel"),
+        ("left_ankle", "left_foot_index"),
+        ("left_eye_outer", "left_ear"),
+    ]:
+        assert (parent, child) in bones
+        mirrored = (parent.replace("left_", "right_"), child.replace("left_", "right_"))
+        assert mirrored in bones
 
 
 def test_preset_sizes_and_roots():
