@@ -1,9 +1,10 @@
 """Differentiable projection of camera-space points to normalised screen coordinates (paper §4).
 
-The maths lives in :func:`skpose3d.camera.project` (written once for numpy and torch); this
-module adds what training needs: a depth guard so that a trajectory network that predicts a
-root at or behind the camera early in training gives finite values and gradients, and an
-``nn.Module`` wrapper with one camera per sample.
+The lens formula lives in :func:`skpose3d.nn.lens.apply_intrinsics` (shared with the numpy
+:func:`skpose3d.camera.project`); this module adds what training needs: one camera per sample,
+a depth guard so that a trajectory network that predicts a root at or behind the camera early in
+training gives finite values and gradients, and an ``nn.Module`` wrapper. Like all of
+:mod:`skpose3d.nn` it depends on torch only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..camera import project
+from .lens import apply_intrinsics
 
 
 def project_to_screen(
@@ -56,14 +57,21 @@ def project_to_screen(
     """
     if points.shape[-1] != 3:
         raise ValueError(f"points must be (..., 3), got shape {tuple(points.shape)}")
+    intrinsics = torch.as_tensor(intrinsics, device=points.device)
+    if not intrinsics.is_floating_point():
+        intrinsics = intrinsics.to(points.dtype)
+    if intrinsics.ndim not in (1, 2) or intrinsics.shape[-1] != 9:
+        raise ValueError(f"intrinsics must be (9,) or (B, 9), got shape {tuple(intrinsics.shape)}")
     if intrinsics.ndim == 2 and intrinsics.shape[0] != points.shape[0]:
         raise ValueError(
             f"intrinsics has {intrinsics.shape[0]} cameras but points has {points.shape[0]} "
             "samples: give one camera (9,) or one per sample (B, 9)"
         )
-    depth = points[..., 2:3].clamp(min=min_depth)
-    points = torch.cat([points[..., :2], depth], dim=-1)
-    return project(points, intrinsics, distortion=distortion, clamp=clamp)
+    if intrinsics.ndim == 2:
+        # Row b is the camera of points[b]: give it singleton axes up to the point axis.
+        intrinsics = intrinsics.reshape(intrinsics.shape[:1] + (1,) * (points.ndim - 2) + (9,))
+    xy = points[..., :2] / points[..., 2:3].clamp(min=min_depth)
+    return apply_intrinsics(xy, intrinsics, distortion=distortion, clamp=clamp)
 
 
 class ProjectionLayer(nn.Module):

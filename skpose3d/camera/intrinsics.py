@@ -1,68 +1,29 @@
-"""Camera models: intrinsics, screen normalisation, world/camera frames, projection, flips.
+"""Image units: intrinsics, the Human3.6M cameras, image-size checks, screen normalisation.
 
-Array functions accept numpy arrays or torch tensors and return a tensor as soon as one input is a
-tensor; the maths is written once, so the torch path is differentiable and runs on any device.
-Conventions (Human3.6M, Pavllo et al. 2019): intrinsics ``[fx, fy, cx, cy, k1, k2, k3, p1, p2]``
-in pixels or normalised screen units (``x / w * 2 - [1, h / w]``); ``X_cam = R @ (X_world - T)``.
+Intrinsics are ``[fx, fy, cx, cy, k1, k2, k3, p1, p2]`` in pixels or in the paper's normalised
+screen units (``x / w * 2 - [1, h / w]``), Human3.6M conventions (Pavllo et al. 2019).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import sys
 from dataclasses import KW_ONLY, dataclass, replace
 
 import numpy as np
 
-from .skeleton import get_skeleton
+from ._arrays import _as_float, _cat, _check_last
+
+__all__ = [
+    "H36M_CAMERAS",
+    "Intrinsics",
+    "check_image_size",
+    "h36m_intrinsics",
+    "image_coordinates",
+    "normalize_screen_coordinates",
+]
 
 _PARAMETERS = ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "p1", "p2")
-
-
-def _is_tensor(x) -> bool:
-    # Looking torch up in sys.modules keeps this module importable (and cheap) without torch:
-    # a tensor can only exist once torch has been imported.
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
-def _as_float(x):
-    """Return ``x`` as a floating numpy array or tensor (integers become float64/default)."""
-    if _is_tensor(x):
-        if x.is_floating_point():
-            return x
-        return x.to(sys.modules["torch"].get_default_dtype())
-    x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-
-
-def _common(*values):
-    """Make all values floating numpy arrays, or tensors (on the first tensor's device and
-    dtype) if any is a tensor; tensors keep their dtype, torch promotes mixed precisions."""
-    tensors = [v for v in values if _is_tensor(v)]
-    if not tensors:
-        return [_as_float(v) for v in values]
-    torch = sys.modules["torch"]
-    ref = tensors[0]
-    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
-    return [
-        _as_float(v) if _is_tensor(v) else torch.as_tensor(v, dtype=dtype, device=ref.device)
-        for v in values
-    ]
-
-
-def _cat(parts):
-    """Concatenate along the last axis (numpy or torch, decided by the first part)."""
-    if _is_tensor(parts[0]):
-        return sys.modules["torch"].cat(parts, dim=-1)
-    return np.concatenate(parts, axis=-1)
-
-
-def _check_last(x, size, name, *, at_least=False):
-    if x.ndim < 1 or not (x.shape[-1] >= size if at_least else x.shape[-1] == size):
-        want = f"at least {size}" if at_least else str(size)
-        raise ValueError(f"{name} must have {want} values on its last axis, got {tuple(x.shape)}.")
 
 
 def check_image_size(image_size) -> tuple[float, float] | None:
@@ -131,7 +92,8 @@ class Intrinsics:
     fx, fy, cx, cy : float
         Focal lengths (> 0) and principal point, in pixels.
     k1, k2, k3, p1, p2 : float, default=0.0
-        Radial and tangential distortion coefficients (Human3.6M convention, see :func:`project`).
+        Radial and tangential distortion coefficients (Human3.6M convention, see
+        :func:`~skpose3d.camera.project`).
     width, height : int
         Image size in pixels (keyword-only).
 
@@ -202,7 +164,8 @@ class Intrinsics:
 
         Focal lengths become ``f / w * 2`` and the principal point ``c / w * 2 - [1, h / w]``;
         distortion coefficients are unitless and unchanged. Projecting with this vector gives
-        :func:`normalize_screen_coordinates` of the pixel projection. Returns float64, shape (9,).
+        :func:`normalize_screen_coordinates` of the pixel projection. Returns float64, shape
+        (9,).
         """
         w, h = float(self.width), float(self.height)
         vector = self.to_vector()
@@ -215,8 +178,8 @@ class Intrinsics:
         """Return the intrinsics of the horizontally mirrored image.
 
         ``cx -> width - cx`` and ``p1 -> -p1`` (in normalised units: negate ``c_x`` and ``p_1``).
-        Projecting :func:`flip_poses` of a pose with these intrinsics gives the mirrored image
-        of the original projection.
+        Projecting :func:`~skpose3d.camera.flip_poses` of a pose with these intrinsics gives the
+        mirrored image of the original projection.
         """
         return replace(self, cx=self.width - self.cx, p1=-self.p1)
 
@@ -315,178 +278,3 @@ def image_coordinates(X, width, height):
     x = (X[..., 0:1] + 1) * width / 2
     y = (X[..., 1:2] + height / width) * width / 2
     return _cat([x, y, X[..., 2:]])
-
-
-def _extrinsics(X, R, T):
-    X, R, T = _common(X, R, T)
-    _check_last(X, 3, "X")
-    if tuple(R.shape) != (3, 3) or tuple(T.shape) != (3,):
-        raise ValueError(f"R must have shape (3, 3) and T shape (3,), got {R.shape}, {T.shape}.")
-    return X, R, T
-
-
-def world_to_camera(X, R, T):
-    """Transform world points to camera space: ``X_cam = R @ (X_world - T)``.
-
-    Parameters
-    ----------
-    X : array-like or torch.Tensor of shape (..., 3)
-        Points in world coordinates.
-    R, T : array-like of shape (3, 3) and (3,)
-        World-to-camera rotation and the camera centre in world coordinates (units of ``X``).
-    """
-    X, R, T = _extrinsics(X, R, T)
-    return (X - T) @ R.T
-
-
-def camera_to_world(X, R, T):
-    """Transform camera-space points ``X`` (..., 3) to world coordinates: ``R.T @ X + T``.
-
-    The inverse of :func:`world_to_camera`, with the same ``R`` (world-to-camera rotation) and
-    ``T`` (camera centre in world coordinates).
-    """
-    X, R, T = _extrinsics(X, R, T)
-    return X @ R + T
-
-
-def _projection_inputs(points, intrinsics):
-    """Validate and align ``points`` (..., 3) with intrinsics (..., 9) for broadcasting."""
-    if isinstance(intrinsics, Intrinsics):
-        intrinsics = intrinsics.to_vector()
-    points, params = _common(points, intrinsics)
-    _check_last(points, 3, "points")
-    _check_last(params, 9, "intrinsics")
-    if 1 < params.ndim < points.ndim:
-        # (B, 9) with points (B, ..., 3): one camera per leading index.
-        shape = tuple(params.shape[:-1]) + (1,) * (points.ndim - params.ndim) + (9,)
-        params = params.reshape(shape)
-    try:
-        np.broadcast_shapes(tuple(points.shape[:-1]), tuple(params.shape[:-1]))
-    except ValueError:
-        raise ValueError(
-            f"intrinsics of shape {tuple(params.shape)} do not broadcast against points of "
-            f"shape {tuple(points.shape)}; use (9,) or (B, 9) with points (B, ..., 3)."
-        ) from None
-    return points, params
-
-
-def project(points, intrinsics, *, distortion=True, clamp=False):
-    """Project camera-space 3D points to the image (Human3.6M distortion model).
-
-    With ``x, y = X / Z, Y / Z``, ``r2 = x² + y²``::
-
-        rad    = 1 + k1·r2 + k2·r2² + k3·r2³
-        tan    = p1·x + p2·y
-        xd, yd = x·(rad + tan) + p1·r2,  y·(rad + tan) + p2·r2
-        u, v   = fx·xd + cx,  fy·yd + cy
-
-    Parameters
-    ----------
-    points : array-like or torch.Tensor of shape (..., 3)
-        Points in camera space (Z > 0 in front of the camera).
-    intrinsics : Intrinsics or array-like or torch.Tensor of shape (9,) or (B, 9) or (..., 9)
-        An :class:`Intrinsics` (output in pixels) or vectors ``[fx, fy, cx, cy, k1, k2, k3, p1,
-        p2]`` in any units, output in the same units (:meth:`Intrinsics.normalized` gives
-        normalised screen coordinates). ``(B, 9)`` pairs camera b with ``points[b]`` (B, ..., 3).
-    distortion : bool, default=True
-        If False, use the linear pinhole model ``u, v = fx·x + cx, fy·y + cy``.
-    clamp : bool, default=False
-        Clamp ``x, y`` to [-1, 1] before distortion (keeps the polynomial tame for points far
-        outside the field of view, as in the paper's reference training code).
-
-    Returns
-    -------
-    ndarray or torch.Tensor of shape (..., 2)
-        Image coordinates; a tensor (differentiable) if any input is a tensor.
-
-    Examples
-    --------
-    >>> from skpose3d.camera import Intrinsics, project
-    >>> cam = Intrinsics(1000.0, 1000.0, 500.0, 500.0, width=1000, height=1000)
-    >>> project([[0.1, -0.2, 2.0]], cam).tolist()
-    [[550.0, 400.0]]
-    """
-    points, params = _projection_inputs(points, intrinsics)
-    xy = points[..., 0:2] / points[..., 2:3]
-    if clamp:
-        xy = xy.clip(-1.0, 1.0)
-    if distortion:
-        k1, k2, k3 = params[..., 4:5], params[..., 5:6], params[..., 6:7]
-        p = params[..., 7:9]
-        r2 = xy[..., 0:1] ** 2 + xy[..., 1:2] ** 2
-        radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        tangential = p[..., 0:1] * xy[..., 0:1] + p[..., 1:2] * xy[..., 1:2]
-        xy = xy * (radial + tangential) + p * r2
-    return params[..., 0:2] * xy + params[..., 2:4]
-
-
-def _permute_joints(X, perm):
-    if _is_tensor(X):
-        perm = sys.modules["torch"].as_tensor(perm, device=X.device)
-    return X[..., perm, :]
-
-
-def _check_joints(X, skeleton, name):
-    if X.ndim < 2 or X.shape[-2] != skeleton.n_joints:
-        want = f"(..., {skeleton.n_joints}, C) for skeleton {skeleton.name!r}"
-        raise ValueError(f"{name} must have shape {want}, got {tuple(X.shape)}.")
-
-
-def flip_keypoints(X, skeleton, width=None):
-    """Mirror 2D keypoints horizontally and swap left/right joints.
-
-    Parameters
-    ----------
-    X : array-like or torch.Tensor of shape (..., J, C), C >= 1
-        Keypoints with x in channel 0; other channels (y, confidence) are left untouched.
-    skeleton : str or Skeleton
-        Layout of the J joints (see :func:`skpose3d.skeleton.get_skeleton`).
-    width : float or None, default=None
-        None: normalised screen coordinates, ``x -> -x``. Otherwise the image width in pixels,
-        ``x -> width - x``.
-
-    Returns
-    -------
-    ndarray or torch.Tensor of shape (..., J, C)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skpose3d.camera import flip_keypoints
-    >>> X = np.zeros((17, 2)); X[1] = [0.3, 0.5]   # right hip
-    >>> flip_keypoints(X, "h36m")[4].tolist()        # now the left hip
-    [-0.3, 0.5]
-    """
-    skeleton = get_skeleton(skeleton)
-    X = _as_float(X)
-    _check_joints(X, skeleton, "X")
-    _check_last(X, 1, "X", at_least=True)
-    if width is None:
-        x = -X[..., 0:1]
-    else:
-        width = _pixel_extent("width", width)
-        x = width - X[..., 0:1]
-    return _permute_joints(_cat([x, X[..., 1:]]), skeleton.flip_permutation)
-
-
-def flip_poses(Y, skeleton):
-    """Mirror 3D camera-space poses ``Y`` (..., J, 3): negate X and swap left/right joints.
-
-    ``skeleton`` (str or Skeleton) gives the J joints' layout. Returns a new array or tensor.
-    """
-    skeleton = get_skeleton(skeleton)
-    Y = _as_float(Y)
-    _check_joints(Y, skeleton, "Y")
-    _check_last(Y, 3, "Y")
-    return _permute_joints(_cat([-Y[..., 0:1], Y[..., 1:]]), skeleton.flip_permutation)
-
-
-def flip_intrinsics(vector):
-    """Intrinsics of the mirrored image: negate ``c_x`` and ``p_1`` of normalised vectors.
-
-    ``vector`` (..., 9) must be in normalised screen units (for pixels use
-    :meth:`Intrinsics.flipped`). Returns a new array or tensor.
-    """
-    v = _as_float(vector)
-    _check_last(v, 9, "vector")
-    return _cat([v[..., 0:2], -v[..., 2:3], v[..., 3:7], -v[..., 7:8], v[..., 8:9]])
