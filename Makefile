@@ -5,6 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
+# -rs prints the reason of every skipped test (tests that need ../shared say so).
+PYTEST = $(BIN)/python -m pytest -q -rs
+# The docs build runs every example in its quick mode to render outputs and figures (about
+# 10 s of examples on 2 cores); DOCS_RUN_EXAMPLES=0 renders the code only.
+DOCS_RUN_EXAMPLES = 1
+
 .PHONY: install demo test test-all lint docs bench clean
 
 $(STAMP):
@@ -23,15 +29,15 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-all: lint
-	$(BIN)/python -m pytest -q --runslow
+	$(PYTEST) --runslow
 
-# The gallery is rendered without running the examples (the test suite runs them in quick mode).
 docs: install
 	$(BIN)/pip install -q -e ".[docs]"
-	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	SKPOSE3D_DOCS_RUN_EXAMPLES=$(DOCS_RUN_EXAMPLES) \
+		$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python benchmarks/accuracy.py
