@@ -5,7 +5,7 @@ Plots and animations
 :mod:`skpose3d.plotting` draws a 3D pose as a skeleton (left side blue, right side red),
 animates predicted against true poses beside the 2D input and saves the animation as a GIF
 (or MP4 where ffmpeg is installed), and plots the training curves of a fitted lifter. It needs
-matplotlib (``pip install "skpose3d[plot]"``).
+matplotlib (``pip install matplotlib``, or ``pip install ".[plot]"`` in the repository).
 """
 
 # sphinx_gallery_start_ignore
