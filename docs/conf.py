@@ -11,6 +11,7 @@ import os
 import pkgutil
 import re
 import sys
+import types
 from pathlib import Path
 
 from sphinx.util import logging
@@ -95,12 +96,31 @@ def public_names() -> dict[str, list[str]]:
             ]  # fmt: skip
         if info.ispkg:
             # A package's ``__all__`` re-exports names documented in their own modules.
-            names = [
-                name for name in names
-                if getattr(getattr(module, name, None), "__module__", info.name) == info.name
-            ]  # fmt: skip
+            names = [name for name in names if not _reexported(module, name)]
         out[info.name] = sorted(n for n in names if not n.startswith("__"))
     return out
+
+
+def _data_home(package, name: str) -> str | None:
+    """The public submodule of ``package`` that defines the data constant ``name``, if any.
+
+    Classes and functions carry their module in ``__module__``; data constants (a tuple, a
+    dict) do not, so the defining submodule is the one that lists the same object in __all__.
+    """
+    obj = getattr(package, name, None)
+    for info in pkgutil.iter_modules(getattr(package, "__path__", []), f"{package.__name__}."):
+        if info.name.rsplit(".", 1)[1].startswith("_"):
+            continue  # private modules (and __main__, which runs the CLI when imported)
+        submodule = importlib.import_module(info.name)
+        if name in getattr(submodule, "__all__", ()) and getattr(submodule, name) is obj:
+            return info.name
+    return None
+
+
+def _reexported(package, name: str) -> bool:
+    """Whether ``package.name`` is defined (and so documented) in one of its public modules."""
+    module = getattr(getattr(package, name, None), "__module__", package.__name__)
+    return module != package.__name__ or _data_home(package, name) is not None
 
 
 def documented_names() -> set[str]:
@@ -133,10 +153,12 @@ def resolve_reexport(app, env, node, contnode):
     target = node.get("reftarget", "")
     if node.get("refdomain") != "py" or not target.startswith("skpose3d."):
         return None
-    obj = skpose3d
+    obj = parent = skpose3d
     for part in target.split(".")[1:]:
-        obj = getattr(obj, part, None)
+        parent, obj = obj, getattr(obj, part, None)
     module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if module is None and isinstance(parent, types.ModuleType):  # a re-exported data constant
+        module, name = _data_home(parent, target.rsplit(".", 1)[1]), target.rsplit(".", 1)[1]
     if not (module and name) or f"{module}.{name}" == target:
         return None
     canonical = f"{module}.{name}"
