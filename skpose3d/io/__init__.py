@@ -22,3 +22,9 @@ __all__ = [
     "read_poses",
     "write_poses",
 ]
+
+# Documented and pickled as skpose3d.io.<name>, where users import them from.
+_PUBLIC = (KeypointFile, KeypointFileError, PoseFile, detect_format, read_keypoints)
+for _obj in (*_PUBLIC, read_poses, write_poses):
+    _obj.__module__ = __name__
+del _obj, _PUBLIC
