@@ -12,6 +12,8 @@ accuracy benchmark (``benchmarks/accuracy.py``).
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -224,11 +226,66 @@ def _run(args) -> int:
         )
     else:
         print(f"\nfigure (true vs predicted poses, training curves): {path.resolve()}")
-    print(f"done in {time.perf_counter() - start:.0f} s")
+    # Times depend on the machine and what else runs on it: show the user's own numbers.
+    print(f"done in {time.perf_counter() - start:.0f} s on {machine_summary()}")
     return 0
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_summary() -> str:
+    """One line on this machine: CPU model, cores, torch threads, GPU, load average.
+
+    Examples
+    --------
+    >>> from skpose3d.demo import machine_summary
+    >>> "torch thread" in machine_summary()
+    True
+    """
+    import torch
+
+    cores = os.cpu_count() or 1
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = cores
+    threads = torch.get_num_threads()
+    parts = [
+        _cpu_model(),
+        f"{cores} cores" + (f" ({usable} usable)" if usable != cores else ""),
+        f"{threads} torch thread{'s' if threads != 1 else ''}",
+    ]
+    if torch.cuda.is_available():
+        parts.append(f"GPU {torch.cuda.get_device_name()}")
+    try:
+        load = os.getloadavg()
+    except (AttributeError, OSError):  # Windows has no load average
+        parts.append("load average unknown")
+    else:
+        parts.append("load average " + " ".join(f"{v:.1f}" for v in load) + " (1, 5, 15 min)")
+    return ", ".join(parts)
+
+
 def _figure(path: Path, test, predictions: dict, histories: dict) -> None:
+    """Draw :func:`_draw_figure` and write it to ``path`` (PNG)."""
+    fig = _draw_figure(test, predictions, histories)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=FIGURE_DPI)
+
+
+FIGURE_DPI = 80
+
+
+def _draw_figure(test, predictions: dict, histories: dict):
     """True vs predicted skeletons of one test video, training curves, per-frame errors."""
     from matplotlib.figure import Figure
 
@@ -239,19 +296,19 @@ def _figure(path: Path, test, predictions: dict, histories: dict) -> None:
     temporal = predictions["temporal 27 frames"][video]
     frames = np.linspace(0, len(truth) - 1, 4).astype(int)
     fig = Figure(figsize=(13, 7), layout="constrained")
-    grid = fig.add_gridspec(2, 4)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1])
+    grey = {"left": "#999999", "right": "#999999", "center": "#999999"}
     for col, frame in enumerate(frames):
-        ax = fig.add_subplot(grid[0, col], projection="3d")
-        grey = {"left": "#999999", "right": "#999999", "center": "#999999"}
+        ax = top.add_subplot(1, 4, col + 1, projection="3d")
         plot_pose_3d(truth[frame], ax=ax, colors=grey, linewidth=4.0)
         plot_pose_3d(temporal[frame], ax=ax, title=f"frame {frame}")
-    fig.suptitle("held-out subject: truth (grey) and temporal 27-frame prediction (colour)")
-    ax = fig.add_subplot(grid[1, :2])
+    top.suptitle("held-out subject: truth (grey) and temporal 27-frame prediction (colour)")
+    ax = bottom.add_subplot(1, 2, 1)
     for name, history in histories.items():
         ax.plot([1000 * row["loss"] for row in history], marker="o", label=name)
     ax.set(xlabel="epoch", ylabel="training MPJPE (mm)", title="training curves")
     ax.legend()
-    ax = fig.add_subplot(grid[1, 2:])
+    ax = bottom.add_subplot(1, 2, 2)
     for name, pred in predictions.items():
         error = np.linalg.norm((pred[video] - pred[video][:, :1]) - truth, axis=-1).mean(-1)
         ax.plot(1000 * error, label=name, linewidth=1)
@@ -262,5 +319,4 @@ def _figure(path: Path, test, predictions: dict, histories: dict) -> None:
         f"camera {test.cameras[video]}",
     )
     ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    return fig

@@ -77,15 +77,20 @@ def _setup_3d(ax, limits, camera_space, elev, azim):
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])
     ax.set_zlim(*limits[2])
-    ax.set_box_aspect((1, 1, 1))
+    # zoom < 1 leaves room inside the axes for the tick and axis labels, which mplot3d draws
+    # outside the box and layout engines do not reserve space for.
+    ax.set_box_aspect((1, 1, 1), zoom=0.9)
     from matplotlib.ticker import MaxNLocator
 
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        axis.set_major_locator(MaxNLocator(5))  # the default crowds the depth axis
+    # Few ticks: the axes are small and the depth axis is foreshortened at the default view.
+    for axis, n_ticks in ((ax.xaxis, 4), (ax.yaxis, 3), (ax.zaxis, 4)):
+        axis.set_major_locator(MaxNLocator(n_ticks))
+    ax.tick_params(labelsize="small", pad=0)
     labels = ("x", "z (depth)", "-y (up)") if camera_space else ("x", "y", "z")
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
-    ax.set_zlabel(labels[2])
+    # The foreshortened depth axis needs its label further out than the others.
+    setters = (ax.set_xlabel, ax.set_ylabel, ax.set_zlabel)
+    for set_label, label, pad in zip(setters, labels, (0, 8, 0)):
+        set_label(label, labelpad=pad)
     ax.view_init(elev=elev, azim=azim)
 
 
@@ -143,7 +148,8 @@ def plot_pose_3d(
     Returns
     -------
     ax : Axes3D
-        The axes, with equal scale on all three axes.
+        The axes, with equal scale on all three axes. Their limits hold this pose and every
+        pose drawn into ``ax`` before, so a prediction drawn over the truth shows both.
 
     Examples
     --------
@@ -164,8 +170,10 @@ def plot_pose_3d(
     elif getattr(ax, "name", None) != "3d":
         raise ValueError("ax must be a 3D axes, created with projection='3d'")
     points = _display(pose, camera_space)
+    # Poses drawn into these axes before (e.g. the truth under a prediction) stay in view.
+    earlier = [np.column_stack(line.get_data_3d()) for line in ax.lines]
     _update_lines(_bone_lines(ax, skeleton, colors, linewidth, 3), skeleton, points)
-    _setup_3d(ax, _cube_limits(points), camera_space, elev, azim)
+    _setup_3d(ax, _cube_limits(np.concatenate([points, *earlier])), camera_space, elev, azim)
     if title is not None:
         ax.set_title(title)
     return ax

@@ -13,7 +13,7 @@ import torch
 
 from skpose3d.__main__ import main
 from skpose3d.datasets import CMU_TEST_SUBJECTS, CMU_TRAIN_SUBJECTS, load_cmu_mocap
-from skpose3d.demo import cmu_split, evaluate, format_table
+from skpose3d.demo import cmu_split, cmu_views, evaluate, format_table, machine_summary
 from skpose3d.nn.losses import bone_lengths
 from skpose3d.skeleton import H36M
 
@@ -31,6 +31,70 @@ def test_quick_demo_prints_the_table_and_writes_the_figure(tmp_path, capsys):
     png = tmp_path / "demo.png"
     assert str(png.resolve()) in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    # The user's own time and machine, not the README's (which are one machine's).
+    done = re.search(r"done in \d+ s on (.+)", out)
+    assert done, out
+    assert re.search(r".+, \d+ cores.*, 1 torch thread, .*load average", done[1]), done[1]
+
+
+def _drawn_texts(fig, dpi):
+    """(text artist, window extent) of every non-empty text drawn when ``fig`` is rendered."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    drawn, draw = [], Text.draw
+
+    def recording_draw(self, renderer):
+        draw(self, renderer)
+        if self.get_visible() and self.get_text().strip():
+            drawn.append((self, self.get_window_extent(renderer)))
+
+    FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    Text.draw = recording_draw  # only texts actually drawn (3D axes keep off-view tick labels)
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = draw
+    return drawn
+
+
+def test_demo_figure_keeps_every_text_inside_the_figure_and_its_own_axes(rng):
+    pytest.importorskip("matplotlib")
+    from matplotlib.text import Text
+
+    from skpose3d.demo import FIGURE_DPI, _draw_figure
+
+    test = cmu_views(CMU_TEST_SUBJECTS[:1], max_clips=1, max_frames=60)
+    truth = test.poses_3d[0] - test.poses_3d[0][:, :1]
+    noisy = [[truth + rng.normal(scale=s, size=truth.shape)] * len(test.X) for s in (0.03, 0.02)]
+    predictions = dict(zip(["single-frame", "temporal 27 frames"], noisy))
+    histories = {name: [{"loss": 0.1 / (i + 1)} for i in range(16)] for name in predictions}
+    fig = _draw_figure(test, predictions, histories)
+    drawn = _drawn_texts(fig, FIGURE_DPI)
+    assert len(drawn) > 40  # titles, labels and ticks of six panels
+    owner = {id(t): ax for ax in fig.get_axes() for t in ax.findobj(Text)}
+    box = fig.bbox
+    for text, extent in drawn:
+        where = f"{text.get_text()!r} at {extent.bounds}"
+        inside = box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0
+        assert inside and extent.y1 <= box.y1, f"{where} leaves the figure {box.bounds}"
+        for ax in fig.get_axes():  # another panel would hide it or be drawn over
+            assert ax is owner.get(id(text)) or not extent.overlaps(ax.bbox), (where, ax)
+    for i, (a, extent_a) in enumerate(drawn):
+        for b, extent_b in drawn[i + 1 :]:
+            if owner.get(id(a)) is not owner.get(id(b)):  # e.g. a title on a 3D axis label
+                assert not extent_a.overlaps(extent_b), (a.get_text(), b.get_text())
+
+
+def test_machine_summary_names_cpu_cores_threads_and_load(monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.5, 0.0))
+    summary = machine_summary()
+    assert f"{os.cpu_count()} cores" in summary and "3 torch threads" in summary
+    assert summary.endswith("load average 1.5 0.5 0.0 (1, 5, 15 min)")
+    monkeypatch.delattr(os, "getloadavg")
+    assert machine_summary().endswith("load average unknown")
 
 
 def test_demo_without_matplotlib_still_prints_the_table(tmp_path, capsys, monkeypatch):

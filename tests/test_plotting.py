@@ -104,6 +104,18 @@ def test_pose_plot_shows_depth_and_up_with_equal_aspect():
     np.testing.assert_allclose(raw.lines[0].get_data_3d()[2], STANDING[[0, 1], 2])
 
 
+def test_pose_plot_over_another_pose_keeps_both_in_view():
+    # The demo draws a small (badly predicted) pose over the truth: the truth must stay inside.
+    ax = plot_pose_3d(STANDING)
+    small = 0.1 * (STANDING - STANDING[0]) + STANDING[0]
+    assert plot_pose_3d(small, ax=ax) is ax
+    limits = np.array([ax.get_xlim(), ax.get_ylim(), ax.get_zlim()])
+    shown = np.column_stack([STANDING[:, 0], STANDING[:, 2], -STANDING[:, 1]])
+    assert (limits[:, 0] - 1e-9 <= shown).all() and (shown <= limits[:, 1] + 1e-9).all()
+    sizes = limits[:, 1] - limits[:, 0]
+    np.testing.assert_allclose(sizes, sizes[0])
+
+
 @pytest.mark.parametrize("skeleton", [COCO, MPII], ids=["coco", "mpii"])
 def test_pose_plot_other_skeletons_into_given_axes(skeleton, rng):
     ax = plt.figure().add_subplot(projection="3d")
