@@ -8,11 +8,13 @@ list of float32 arrays and remembers the structure so that outputs can be given 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .camera import normalize_screen_coordinates
 from .nn.inference import pad_edges
 
 
@@ -33,7 +35,12 @@ class VideoStructure:
         return out
 
 
-def _as_list(X, name: str) -> tuple[list, VideoStructure]:
+def as_video_list(X, name: str) -> tuple[list, VideoStructure]:
+    """The videos of ``X`` as a list (entries unchecked) and the structure ``X`` had.
+
+    Accepts a list/tuple/1-D object array of videos, a 3-D array (one video), a 4-D array
+    (a batch of equal videos) or a tensor; raises a ValueError or TypeError naming ``name``.
+    """
     if X is None:
         raise ValueError(f"{name} is None: expected a list of videos (n_frames, n_joints, C)")
     if isinstance(X, np.ndarray) and X.dtype != object:
@@ -50,14 +57,14 @@ def _as_list(X, name: str) -> tuple[list, VideoStructure]:
     if isinstance(X, list | tuple | np.ndarray):
         return list(X), VideoStructure("list")
     if torch.is_tensor(X):
-        return _as_list(X.detach().cpu().numpy(), name)
+        return as_video_list(X.detach().cpu().numpy(), name)
     raise TypeError(
         f"{name} must be a list of arrays (n_frames, n_joints, C) or an ndarray, "
         f"got {type(X).__name__}"
     )
 
 
-def _check_video(
+def check_video(
     video, where: str, n_joints: int | None, channels, *, dtype=np.float32, finite=True,
     joints_note: str = "",
 ) -> np.ndarray:  # fmt: skip
@@ -126,16 +133,66 @@ def check_videos(
     ValueError
         Naming the video (and frame, for non-finite values) that is wrong.
     """
-    videos, structure = _as_list(X, name)
+    videos, structure = as_video_list(X, name)
     if len(videos) == 0:
         raise ValueError(f"{name} is empty: expected at least one video")
     checked = [
-        _check_video(v, f"{name}[{i}]" if structure.kind != "array3" else name, n_joints, channels)
+        check_video(v, f"{name}[{i}]" if structure.kind != "array3" else name, n_joints, channels)
         for i, v in enumerate(videos)
     ]
     if len({v.shape[2] for v in checked}) > 1:
         raise ValueError(f"the videos of {name} mix 2 and 3 channels per joint; use one format")
     return checked, structure
+
+
+# Normalised screen coordinates lie in about [-1, 1] (x) and [-h/w, h/w] (y); keypoints a little
+# outside the image stay within a few units. Pixel coordinates of any real image exceed 10 for
+# almost every keypoint (a 10-pixel margin of a 1000-pixel image), so a maximum |x|, |y| above
+# 10 means pixels with no image_size, not normalised keypoints.
+PIXEL_THRESHOLD = 10.0
+
+
+def warn_if_pixels(videos, name: str, *, stacklevel: int = 3) -> None:
+    """Warn when 2D keypoints look like pixels although they should be normalised.
+
+    Parameters
+    ----------
+    videos : list of ndarray (n_frames, n_joints, C)
+        Checked videos; only the finite x, y values (the first two channels) are looked at.
+    name : str
+        Argument name for the message (e.g. ``"X"``, ``"X2d_unlabeled"``).
+    """
+    for i, video in enumerate(videos):
+        xy = np.abs(video[..., :2])
+        xy = xy[np.isfinite(xy)]
+        if len(xy) and xy.max() > PIXEL_THRESHOLD:
+            frame = int(np.argwhere(np.abs(video[..., :2]) > PIXEL_THRESHOLD)[0][0])
+            warnings.warn(
+                f"{name}[{i}] has 2D keypoints up to {xy.max():.4g} (first at frame {frame}), "
+                f"but normalised screen coordinates lie in about [-1, 1]: these look like "
+                "pixels. Set image_size=(width, height) on the lifter, or put "
+                "skpose3d.preprocessing.ScreenNormalizer before it (unlabeled videos given "
+                "to fit skip a Pipeline's steps: normalise them yourself)",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            return
+
+
+def normalised_videos(
+    videos, image_size, name: str, *, stacklevel: int = 3, warn: bool = True
+) -> list[np.ndarray]:
+    """Videos in normalised screen units: divided by ``image_size`` (pixels), or as given.
+
+    With ``image_size=None`` the videos should already be normalised: :func:`warn_if_pixels`
+    warns (unless ``warn=False``) when they look like pixels; ``stacklevel`` points the warning
+    at the user's call.
+    """
+    if image_size is None:
+        if warn:
+            warn_if_pixels(videos, name, stacklevel=stacklevel + 1)
+        return videos
+    return [normalize_screen_coordinates(v, *image_size).astype(np.float32) for v in videos]
 
 
 def check_targets(y, videos: list[np.ndarray], name: str = "y", *, n_joints: int | None = None):

@@ -150,3 +150,53 @@ def _train_step(module, optimizer, step, batch, epoch, last_good) -> dict:
     loss.backward()
     optimizer.step()
     return {k: float(v.detach()) for k, v in terms.items()}
+
+
+def recompute_bn_statistics(
+    module: torch.nn.Module, batches: Iterable, step: Callable[[object, int], dict], epoch: int,
+    max_batches: int,
+) -> int:  # fmt: skip
+    """Re-estimate every BatchNorm's running statistics for the final weights ("precise BN").
+
+    During training the running statistics are an exponential average over batches seen under
+    *earlier* weights (at the schedule's small final momentum, mostly much earlier ones). Here
+    they are reset and recomputed as the plain (cumulative) average over up to ``max_batches``
+    of ``batches``, each run through ``step`` in train mode (dropout and flips as in training)
+    without gradients, so no weight changes. Returns the number of batches used (0, with the
+    statistics left as they were, when there was no batch or the averages are not finite).
+
+    On a KeyboardInterrupt the previous statistics are restored and the interrupt re-raised.
+    """
+    layers = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not layers or max_batches < 1:
+        return 0
+    saved = [(m.momentum, copy.deepcopy(m.state_dict())) for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    module.train()
+    n = 0
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                step(batch, epoch)
+                n += 1
+                if n == max_batches:
+                    break
+    except BaseException:
+        _restore(layers, saved)
+        raise
+    finite = all(torch.isfinite(m.running_var).all() and torch.isfinite(m.running_mean).all()
+                 for m in layers)  # fmt: skip
+    if n == 0 or not finite:  # nothing (sound) to average: keep the training statistics
+        _restore(layers, saved)
+        return 0
+    for m, (momentum, _) in zip(layers, saved):
+        m.momentum = momentum
+    return n
+
+
+def _restore(layers, saved) -> None:
+    for m, (momentum, state) in zip(layers, saved):
+        m.load_state_dict(state)
+        m.momentum = momentum

@@ -21,7 +21,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .lifters import _check_image_size
+from .camera import check_image_size as _check_image_size
 from .nn.inference import sequence_padding
 
 __all__ = ["InferenceGraph", "export_onnx", "export_program", "export_torchscript"]

@@ -23,7 +23,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 
-from ._sequences import _as_list, _check_video
+from ._sequences import as_video_list as _as_list
+from ._sequences import check_video as _check_video
 from .camera import image_coordinates, normalize_screen_coordinates
 from .skeleton import SKELETONS
 

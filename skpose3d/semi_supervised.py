@@ -16,188 +16,23 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._sequences import ClipBank, _as_list, check_videos
-from .camera import Intrinsics, flip_intrinsics, flip_keypoints
-from .lifters import TemporalPoseLifter, check_root_depth
+from ._lifter_params import renamed_unlabeled
+from ._sequences import ClipBank, check_videos, normalised_videos, warn_if_pixels
+from ._unlabeled import (
+    UnlabeledVideos,
+    check_labeled,
+    is_missing,
+    normalised_cameras,
+    split_labels,
+    unlabeled_inputs,
+)  # fmt: skip
+from .camera import flip_intrinsics, flip_keypoints
+from .lifters import TemporalPoseLifter
 from .nn.inference import sequence_padding
 from .nn.losses import bone_length_loss, mpjpe_loss, weighted_mpjpe_loss
 from .nn.projection import ProjectionLayer
 
 __all__ = ["SemiSupervisedLifter", "UnlabeledVideos"]
-
-
-class UnlabeledVideos:
-    """Unlabeled videos (and their cameras) that scikit-learn passes to every fold whole.
-
-    scikit-learn slices **every** fit parameter whose length equals the number of samples:
-    ``GridSearchCV(...).fit(X, y, X_unlabeled=videos)`` with a plain list of as many unlabeled
-    videos as labeled ones silently gives each fold a subset of the unlabeled videos, and a
-    list of per-video intrinsics can be cut the same way. This wrapper has no ``len`` (nor
-    ``shape``), so it always reaches ``fit`` whole.
-
-    Parameters
-    ----------
-    videos : list of ndarray (n_frames, n_joints, C)
-        2D keypoint videos in the same units and layout as the lifter's ``X``.
-    intrinsics : Intrinsics or list of Intrinsics, optional
-        The camera of all videos, or one per video (pixel units, see
-        :class:`SemiSupervisedLifter`). None means ``fit``'s ``intrinsics`` are used.
-
-    Notes
-    -----
-    In a :class:`~sklearn.pipeline.Pipeline`, fit parameters go to the lifter step directly:
-    unlabeled videos passed this way skip the steps before the lifter, so give them in the form
-    the lifter sees (or use ``None`` entries of ``y``, which travel with ``X`` through the
-    pipeline).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skpose3d import Intrinsics, UnlabeledVideos
-    >>> cam = Intrinsics(1145.0, 1144.0, 512.0, 515.0, width=1000, height=1000)
-    >>> unlabeled = UnlabeledVideos([np.zeros((50, 17, 2))] * 3, intrinsics=cam)
-    >>> unlabeled.n_videos, hasattr(unlabeled, "__len__")
-    (3, False)
-    """
-
-    def __init__(self, videos, intrinsics=None):
-        if isinstance(videos, UnlabeledVideos) or videos is None:
-            raise TypeError("videos must be a list of arrays (n_frames, n_joints, C)")
-        self.videos = list(videos) if isinstance(videos, list | tuple) else videos
-        self.intrinsics = intrinsics
-
-    @property
-    def n_videos(self) -> int:
-        """int : Number of videos (deliberately not ``len``, which scikit-learn would slice)."""
-        return len(_as_list(self.videos, "X_unlabeled")[0])
-
-    def __repr__(self) -> str:
-        cams = "None" if self.intrinsics is None else type(self.intrinsics).__name__
-        try:
-            videos = f"<{self.n_videos} videos>"
-        except (TypeError, ValueError):  # a repr must not fail on input that fit will reject
-            videos = "<invalid videos>"
-        return f"UnlabeledVideos({videos}, intrinsics={cams})"
-
-
-def _is_missing(target) -> bool:
-    return target is None
-
-
-def _split_labels(y, n_videos: int):
-    """Indices of labeled and unlabeled (``None``) entries of ``y``, and ``y`` as a list."""
-    if y is None:
-        raise ValueError("y is None: give 3D poses per video (None for unlabeled videos)")
-    if isinstance(y, np.ndarray) and y.dtype != object:
-        y_list = [y] if y.ndim == 3 else list(y)
-    elif isinstance(y, list | tuple | np.ndarray):
-        y_list = list(y)
-    else:
-        raise TypeError(f"y must be a list of arrays (None for unlabeled), got {type(y).__name__}")
-    if len(y_list) != n_videos:
-        raise ValueError(f"y has {len(y_list)} videos but X has {n_videos}")
-    unlabeled = [i for i, t in enumerate(y_list) if _is_missing(t)]
-    labeled = [i for i, t in enumerate(y_list) if not _is_missing(t)]
-    if not labeled:
-        raise ValueError(
-            f"y has no labeled video: all {n_videos} entries are None. The pose and trajectory "
-            "networks need 3D poses for at least one video"
-        )
-    return labeled, unlabeled, y_list
-
-
-def _check_labeled(y_list, videos, labeled, n_joints):
-    targets = []
-    for i in labeled:
-        where = f"y[{i}]"
-        (target,), _ = check_videos(np.asarray(y_list[i]), where, n_joints=n_joints, channels=(3,))
-        if len(target) != len(videos[i]):
-            raise ValueError(f"{where} has {len(target)} frames but X[{i}] has {len(videos[i])}")
-        targets.append(target)
-    check_root_depth(targets, "y", indices=labeled)
-    return targets
-
-
-def _camera_list(intrinsics, n_videos: int, name: str, what: str) -> list:
-    if intrinsics is None:
-        return [None] * n_videos
-    if isinstance(intrinsics, Intrinsics):
-        return [intrinsics] * n_videos
-    if isinstance(intrinsics, np.ndarray) and intrinsics.dtype != object:
-        raise TypeError(
-            f"{name} must be Intrinsics objects (pixel units and image size), got an array of "
-            f"shape {intrinsics.shape}; build them with Intrinsics.from_vector(v, width, height)"
-        )
-    if not isinstance(intrinsics, list | tuple | np.ndarray):
-        raise TypeError(
-            f"{name} must be an Intrinsics or a list of them, got {type(intrinsics).__name__}"
-        )
-    cams = list(intrinsics)
-    if len(cams) not in (1, n_videos):
-        raise ValueError(
-            f"{name} has {len(cams)} entries but there are {n_videos} {what}: give one "
-            "Intrinsics for all or one per video (in cross-validation a list as long as X is "
-            "sliced per fold; put the cameras in UnlabeledVideos(videos, intrinsics=...))"
-        )
-    return cams * n_videos if len(cams) == 1 else cams
-
-
-def _normalised_cameras(cams, image_size) -> np.ndarray:
-    """Check ``(camera, where)`` pairs; return vectors in normalised screen units, (n, 9)."""
-    vectors = []
-    for cam, where in cams:
-        if not isinstance(cam, Intrinsics):
-            raise TypeError(
-                f"{where} must be an Intrinsics (pixel units and image size), got {cam!r}; "
-                "build one with Intrinsics.from_vector(v, width, height)"
-            )
-        if not (cam.fx > 0 and cam.fy > 0):
-            raise ValueError(f"{where} has focal lengths ({cam.fx}, {cam.fy}); both must be > 0")
-        if image_size is not None and (cam.width, cam.height) != image_size:
-            raise ValueError(
-                f"{where} is for a {cam.width}x{cam.height} image but the lifter's image_size is "
-                f"{image_size[0]:g}x{image_size[1]:g}: the keypoints and the camera must be "
-                "normalised with the same image size"
-            )
-        vectors.append(cam.normalized())
-    return np.asarray(vectors, dtype=np.float32).reshape(-1, 9)
-
-
-def _unlabeled_inputs(videos, unlabeled, X_unlabeled, intrinsics, n_joints):
-    """Gather the unlabeled videos (``None`` entries of y first) and one camera for each."""
-    own = [videos[i] for i in unlabeled]
-    extra, extra_cams = [], None
-    if isinstance(X_unlabeled, UnlabeledVideos):
-        extra_cams = X_unlabeled.intrinsics
-        X_unlabeled = X_unlabeled.videos
-    if X_unlabeled is not None:
-        extra, _ = check_videos(X_unlabeled, "X_unlabeled", n_joints=n_joints)
-        if extra[0].shape[2] != videos[0].shape[2]:
-            raise ValueError(
-                f"X_unlabeled has {extra[0].shape[2]} channels per joint but X has "
-                f"{videos[0].shape[2]}"
-            )
-    if not own and not extra:
-        return [], []
-    if extra_cams is None:  # fit's intrinsics cover every unlabeled video
-        what = f"unlabeled videos ({len(own)} None entries of y + {len(extra)} in X_unlabeled)"
-        cams = _camera_list(intrinsics, len(own) + len(extra), "intrinsics", what)
-        wheres = [f"intrinsics[{k}]" for k in range(len(cams))]
-    else:  # the wrapper's cameras cover its videos, fit's those of the None entries of y
-        cams = _camera_list(intrinsics if own else None, len(own), "intrinsics", "None in y")
-        cams += _camera_list(extra_cams, len(extra), "X_unlabeled.intrinsics", "videos in it")
-        wheres = [f"intrinsics[{k}]" for k in range(len(own))]
-        wheres += [f"X_unlabeled.intrinsics[{k}]" for k in range(len(extra))]
-    names = [f"X[{i}]" for i in unlabeled] + [f"X_unlabeled[{k}]" for k in range(len(extra))]
-    if any(cam is None for cam in cams):
-        missing = names[[cam is None for cam in cams].index(True)]
-        raise ValueError(
-            f"unlabeled video {missing} has no camera: the projection loss needs intrinsics. "
-            "Pass intrinsics=Intrinsics(...) (one for all, or one per unlabeled video) or "
-            "X_unlabeled=UnlabeledVideos(videos, intrinsics=...)"
-        )
-    wheres = [f"{w} (camera of {n})" for w, n in zip(wheres, names)]
-    return own + extra, list(zip(cams, wheres))
 
 
 class SemiSupervisedLifter(TemporalPoseLifter):
@@ -213,9 +48,12 @@ class SemiSupervisedLifter(TemporalPoseLifter):
     - ``projection_weight`` × the 2D MPJPE between the projection of (pose + trajectory) of
       each unlabeled clip and its input keypoints of the predicted frame (the clip's centre
       frame, or its last frame when ``causal``);
-    - ``bone_length_weight`` × the mean absolute difference between the mean bone lengths of
-      the unlabeled and of the labeled predictions (batch means; keeps the unlabeled poses
-      from collapsing into whatever projects right).
+    - ``bone_length_weight`` × the difference between the mean bone lengths of the unlabeled
+      and of the labeled predictions (lengths averaged over each half of the batch first, then
+      the absolute difference per bone averaged over bones: an **L1** difference, as in the
+      authors' code, although the paper's figure says L2; ``bone_length_norm="l2"`` takes the
+      mean squared difference instead). It keeps the unlabeled poses from collapsing into
+      whatever projects right.
 
     An epoch is one pass over the labeled frames; unlabeled clips are drawn in an endless
     shuffled stream. The first ``warmup_epochs`` epochs use labeled data only. ``predict``
@@ -227,10 +65,13 @@ class SemiSupervisedLifter(TemporalPoseLifter):
     filter_widths, channels, dropout, causal, input_skeleton, output_skeleton, image_size, \
 n_epochs, batch_size, learning_rate, lr_decay, flip_augmentation, test_time_flip, \
 early_stopping, validation_fraction, n_iter_no_change, precision, chunk_frames, device, \
-random_state, verbose, warm_start
-        As in :class:`~skpose3d.TemporalPoseLifter`. The output skeleton must equal the input
-        skeleton (projected joints are compared with the keypoints). Flip augmentation mirrors
-        unlabeled clips too, and their cameras (normalised ``c_x`` and ``p_1`` negated).
+random_state, verbose, warm_start, precise_bn, n_jobs
+        As in :class:`~skpose3d.TemporalPoseLifter`. ``precise_bn`` re-estimates the BatchNorm
+        statistics on the batches of the last epoch's kind: labeled and unlabeled halves
+        together after warm-up (the mixture the networks trained on). The output skeleton
+        must equal the input skeleton (projected joints are compared with the keypoints). Flip
+        augmentation mirrors unlabeled clips too, and their cameras (normalised ``c_x`` and
+        ``p_1`` negated).
     projection_weight : float, default=1.0
         Weight of the 2D reprojection loss (normalised screen units).
     bone_length_weight : float, default=1.0
@@ -245,6 +86,10 @@ random_state, verbose, warm_start
         (the third input channel; ignored for 2-channel input), normalised by the batch's
         total confidence. Missing joints (confidence 0) then exert no pull, and likely
         outliers (low confidence) less. Not in the paper, whose 2D loss is unweighted.
+    bone_length_norm : {"l1", "l2"}, default="l1"
+        How the per-bone differences of the mean bone lengths are combined: ``"l1"`` their
+        mean absolute value (the authors' code), ``"l2"`` their mean square (closer to the
+        paper's figure). Both are then multiplied by ``bone_length_weight``.
 
     Attributes
     ----------
@@ -283,7 +128,7 @@ random_state, verbose, warm_start
     >>> poses = [rng.normal(scale=0.3, size=(40, 17, 3)) + [0, 0, 5] for _ in range(4)]
     >>> X = [normalize_screen_coordinates(project(p, cam), 1000, 1000) for p in poses]
     >>> lifter = SemiSupervisedLifter(channels=32, n_epochs=2, random_state=0)
-    >>> _ = lifter.fit(X[:2], poses[:2], X_unlabeled=UnlabeledVideos(X[2:], intrinsics=cam))
+    >>> _ = lifter.fit(X[:2], poses[:2], X2d_unlabeled=UnlabeledVideos(X[2:], intrinsics=cam))
     >>> lifter.predict(X[2:])[0].shape, sorted(lifter.history_[-1])[:3]
     ((40, 17, 3), ['bone_length', 'epoch', 'loss'])
     """
@@ -297,6 +142,7 @@ random_state, verbose, warm_start
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "projection": [StrOptions({"distorted", "linear"})],
         "projection_confidence": ["boolean"],
+        "bone_length_norm": [StrOptions({"l1", "l2"})],
     }
 
     def __init__(
@@ -323,41 +169,34 @@ random_state, verbose, warm_start
         random_state=None,
         verbose=0,
         warm_start=False,
+        precise_bn=True,
+        n_jobs=None,
         projection_weight=1.0,
         bone_length_weight=1.0,
         warmup_epochs=1,
         projection="distorted",
         projection_confidence=False,
+        bone_length_norm="l1",
     ):
-        self.filter_widths = filter_widths
-        self.channels = channels
-        self.dropout = dropout
-        self.causal = causal
-        self.input_skeleton = input_skeleton
-        self.output_skeleton = output_skeleton
-        self.image_size = image_size
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_decay = lr_decay
-        self.flip_augmentation = flip_augmentation
-        self.test_time_flip = test_time_flip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.precision = precision
-        self.chunk_frames = chunk_frames
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
+        # scikit-learn's get_params reads the explicit signature above; the base class stores
+        # its parameters. Its ``trajectory`` is no parameter here: the class attribute fixes it
+        # to True, so the instance copy the base just stored goes.
+        super().__init__(
+            filter_widths, channels, dropout, causal, input_skeleton, output_skeleton,
+            image_size, n_epochs, batch_size, learning_rate, lr_decay, flip_augmentation,
+            test_time_flip, early_stopping, validation_fraction, n_iter_no_change, precision,
+            chunk_frames, device, random_state, verbose, warm_start,
+            precise_bn=precise_bn, n_jobs=n_jobs,
+        )  # fmt: skip
+        del self.trajectory
         self.projection_weight = projection_weight
         self.bone_length_weight = bone_length_weight
         self.warmup_epochs = warmup_epochs
         self.projection = projection
         self.projection_confidence = projection_confidence
+        self.bone_length_norm = bone_length_norm
 
-    def fit(self, X, y, X_unlabeled=None, intrinsics=None):
+    def fit(self, X, y, X2d_unlabeled=None, intrinsics=None, *, X_unlabeled=None):
         """Fit on labeled videos and learn from unlabeled ones by back-projection.
 
         Parameters
@@ -367,17 +206,23 @@ random_state, verbose, warm_start
         y : list of ndarray (n_frames, n_joints, 3) or None
             **Absolute** camera-space poses (metres, root at z > 0) of each video of ``X``, or
             None for an unlabeled video.
-        X_unlabeled : UnlabeledVideos or list of ndarray, optional
-            More unlabeled videos. Wrap them in :class:`UnlabeledVideos` when cross-validating.
+        X2d_unlabeled : UnlabeledVideos or list of ndarray, optional
+            More unlabeled 2D videos. Wrap them in :class:`UnlabeledVideos` when
+            cross-validating (``params={"X2d_unlabeled": UnlabeledVideos(...)}``). They reach
+            the lifter directly, skipping a Pipeline's steps: a UserWarning is issued when they
+            look like pixels while ``image_size`` is None.
         intrinsics : Intrinsics or list of Intrinsics, optional
             Pixel cameras of the unlabeled videos: one for all, or one per unlabeled video in
-            the order (None entries of ``y``, then ``X_unlabeled``). If ``X_unlabeled``
+            the order (None entries of ``y``, then ``X2d_unlabeled``). If ``X2d_unlabeled``
             carries its own intrinsics, these cover the None entries of ``y`` only.
+        X_unlabeled : optional
+            Deprecated name of ``X2d_unlabeled`` (FutureWarning).
 
         Returns
         -------
         self
         """
+        X2d_unlabeled = renamed_unlabeled(X2d_unlabeled, X_unlabeled)
         widths, skel_in, skel_out, image_size = self._check_config()
         if skel_in.n_joints != skel_out.n_joints or skel_in.parents != skel_out.parents:
             raise ValueError(
@@ -386,18 +231,23 @@ random_state, verbose, warm_start
                 "compared with the 2D keypoints"
             )
         videos, _ = check_videos(X, "X", n_joints=skel_in.n_joints)
-        labeled, unlabeled, y_list = _split_labels(y, len(videos))
-        targets = _check_labeled(y_list, videos, labeled, skel_out.n_joints)
-        pool, cams = _unlabeled_inputs(videos, unlabeled, X_unlabeled, intrinsics, skel_in.n_joints)
-        vectors = _normalised_cameras(cams, image_size)
+        labeled, unlabeled, y_list = split_labels(y, len(videos))
+        targets = check_labeled(y_list, videos, labeled, skel_out.n_joints, skel_out.root)
+        pool, cams = unlabeled_inputs(
+            videos, unlabeled, X2d_unlabeled, intrinsics, skel_in.n_joints, image_size
+        )
+        vectors = normalised_cameras(cams, image_size)
         if not pool:
             warnings.warn(
                 "SemiSupervisedLifter got no unlabeled video: training is supervised only",
                 UserWarning,
                 stacklevel=2,
             )
-        labeled_videos = self._prepare_inputs([videos[i] for i in labeled], image_size)
-        extra = (self._prepare_inputs(pool, image_size), vectors) if pool else None
+        if image_size is None:
+            warn_if_pixels(videos, "X", stacklevel=2)
+        normalise = lambda vs: normalised_videos(vs, image_size, "X", warn=False)  # noqa: E731
+        labeled_videos = normalise([videos[i] for i in labeled])
+        extra = (normalise(pool), vectors) if pool else None
         self._fit_networks(labeled_videos, targets, widths, skel_in, skel_out, unlabeled=extra)
         self.n_unlabeled_videos_ = len(pool)
         return self
@@ -440,7 +290,7 @@ random_state, verbose, warm_start
         cross-validation) are skipped together with their ``X`` and ``sample_weight``.
         """
         if isinstance(y, list | tuple) or (isinstance(y, np.ndarray) and y.dtype == object):
-            keep = [i for i, t in enumerate(y) if not _is_missing(t)]
+            keep = [i for i, t in enumerate(y) if not is_missing(t)]
             if not keep:
                 raise ValueError("y has no labeled video to score: all entries are None")
             if len(keep) < len(y):
@@ -478,6 +328,7 @@ class _SemiSupervisedStep:
         self.target_offset = target_offset  # the predicted frame's position in its clip
         self.project = ProjectionLayer(distortion=lifter.projection == "distorted")
         self.parents = ctx.skel_out.parents
+        self.root = ctx.skel_out.root
 
     def _flip_unlabeled(self, x, cams):
         flip = torch.from_numpy(self.ctx.rng.random(len(x)) < 0.5).to(x.device)
@@ -493,10 +344,9 @@ class _SemiSupervisedStep:
             x_unl, cams = self._flip_unlabeled(x_unl, cams)
         n = len(x_lab)
         x = torch.cat([x_lab, x_unl])  # one pass: both halves share BatchNorm statistics
-        pose = self.ctx.module.forward_strided(x)[:, 0]
-        pose = pose - pose[:, :1]
+        pose = self.ctx.relative(self.ctx.module.forward_strided(x)[:, 0])
         traj = self.ctx.trajectory.forward_strided(x)[:, 0]
-        root = y_lab[:, :1]
+        root = y_lab[:, self.root : self.root + 1]
         keypoints = x_unl[:, self.target_offset]
         projected = self.project(pose[n:] + traj[n:], cams)
         if self.lifter.projection_confidence and keypoints.shape[-1] == 3:
@@ -509,7 +359,9 @@ class _SemiSupervisedStep:
             "pose": mpjpe_loss(pose[:n], y_lab - root),
             "trajectory": weighted_mpjpe_loss(traj[:n], root, 1 / root[..., 2]),
             "projection": projection,
-            "bone_length": bone_length_loss(pose[n:], pose[:n], self.parents),
+            "bone_length": bone_length_loss(
+                pose[n:], pose[:n], self.parents, norm=self.lifter.bone_length_norm
+            ),
         }
         terms["loss"] = (
             terms["pose"]

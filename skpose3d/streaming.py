@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .camera import flip_keypoints, flip_poses, normalize_screen_coordinates
-from .lifters import TemporalPoseLifter, _check_image_size, resolve_device
+from ._lifter_params import resolve_device
+from .camera import check_image_size, flip_keypoints, flip_poses, normalize_screen_coordinates
+from .lifters import TemporalPoseLifter
 from .nn.streaming import CausalStreamer
 
 __all__ = ["StreamingLifter", "benchmark_latency"]
@@ -83,7 +84,7 @@ class StreamingLifter:
             raise NotImplementedError(
                 "streaming a lifter with a trajectory network is not supported yet"
             )
-        self.image_size = _check_image_size(lifter.image_size)
+        self.image_size = check_image_size(lifter.image_size)
         self.test_time_flip = bool(lifter.test_time_flip)
         self.input_skeleton = lifter.input_skeleton_
         self.output_skeleton = lifter.output_skeleton_

@@ -110,15 +110,15 @@ def test_early_stopping_needs_two_videos(data):
 
 
 def _nan_loss_from_epoch(monkeypatch, bad_epoch):
-    from skpose3d.lifters import _FitContext
+    from skpose3d._fit_context import FitContext
 
-    original = _FitContext.supervised_step
+    original = FitContext.supervised_step
 
     def step(self, batch, epoch):
         terms = original(self, batch, epoch)
         return {"loss": terms["loss"] * np.nan} if epoch >= bad_epoch else terms
 
-    monkeypatch.setattr(_FitContext, "supervised_step", step)
+    monkeypatch.setattr(FitContext, "supervised_step", step)
 
 
 def test_non_finite_loss_stops_with_clear_error_and_keeps_last_good_weights(data, monkeypatch):

@@ -134,8 +134,8 @@ def test_score_is_negative_mpjpe(rng):
 
 def test_unlabeled_input_is_ignored_with_a_warning(rng):
     X, y = _toy(rng)
-    with pytest.warns(UserWarning, match="ignores X_unlabeled"):
-        TemporalPoseLifter(**FAST).fit(X, y, X_unlabeled=X)
+    with pytest.warns(UserWarning, match="ignores X2d_unlabeled"):
+        TemporalPoseLifter(**FAST).fit(X, y, X2d_unlabeled=X)
 
 
 def test_warm_start_continues_from_fitted_weights(rng):

@@ -12,8 +12,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import FunctionTransformer, Pipeline
 
 from skpose3d import Intrinsics, SemiSupervisedLifter, TemporalPoseLifter, UnlabeledVideos
+from skpose3d._fit_context import FitContext
 from skpose3d.camera import flip_poses, h36m_intrinsics, project
-from skpose3d.lifters import _FitContext
 from skpose3d.nn.losses import bone_length_loss
 from skpose3d.nn.temporal import TemporalConvNet
 from skpose3d.semi_supervised import _SemiSupervisedStep
@@ -35,7 +35,7 @@ def data():
 def fitted(data):
     X, y = data
     unlabeled = UnlabeledVideos(X[3:], intrinsics=CAM)
-    return SemiSupervisedLifter(**FAST).fit(X[:3], y[:3], X_unlabeled=unlabeled)
+    return SemiSupervisedLifter(**FAST).fit(X[:3], y[:3], X2d_unlabeled=unlabeled)
 
 
 # -- the estimator --------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_weights_enter_the_total_loss(data):
     X, y = data
     lifter = SemiSupervisedLifter(**FAST, warmup_epochs=0, projection_weight=2.0)
     lifter.set_params(bone_length_weight=0.0, projection="linear")
-    lifter.fit(X[:3], y[:3], X_unlabeled=X[3:], intrinsics=CAM)
+    lifter.fit(X[:3], y[:3], X2d_unlabeled=X[3:], intrinsics=CAM)
     row = lifter.history_[0]
     assert row["loss"] == pytest.approx(
         row["pose"] + row["trajectory"] + 2 * row["projection"], rel=1e-5
@@ -110,7 +110,9 @@ def test_unlabeled_wrapper_has_no_length():
 # -- one training step, checked against slow references -------------------------------------
 
 
-def _step_setup(causal, rng_value=0.9, in_features=2, projection_confidence=False):
+def _step_setup(
+    causal, rng_value=0.9, in_features=2, projection_confidence=False, bone_length_norm="l1"
+):
     """A deterministic step (eval mode, no dropout) on exact projections of real poses."""
     torch.manual_seed(0)
     kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0, causal=causal)
@@ -121,9 +123,10 @@ def _step_setup(causal, rng_value=0.9, in_features=2, projection_confidence=Fals
     lifter = SimpleNamespace(
         flip_augmentation=True, projection="distorted", projection_weight=1.0,
         bone_length_weight=1.0, projection_confidence=projection_confidence,
+        bone_length_norm=bone_length_norm,
     )  # fmt: skip
     rng = SimpleNamespace(random=lambda n: np.full(n, rng_value))  # 0.1 flips all, 0.9 none
-    ctx = _FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
+    ctx = FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
     offset = 8 if causal else 4
     return _SemiSupervisedStep(lifter, ctx, target_offset=offset), pose_net, traj_net
 
@@ -161,6 +164,36 @@ def test_projection_term_compares_with_the_predicted_frame(data, causal):
     assert terms["bone_length"].item() == pytest.approx(np.abs(unl - lab).mean(), rel=1e-4)
 
 
+@pytest.mark.parametrize("norm", ["l1", "l2"])
+def test_bone_length_norm_combines_mean_length_differences(data, norm):
+    step, pose_net, _ = _step_setup(False, bone_length_norm=norm)
+    x, poses = _clips(data)
+    cams = torch.from_numpy(np.tile(CAM.normalized(), (2, 1)).astype(np.float32))
+    terms = step((x[:2], poses[:2, 4], x[2:], cams), epoch=1)
+    with torch.no_grad():
+        pose = pose_net.forward_strided(x)[:, 0].double().numpy()
+    # Slow reference: per bone, the mean length over each half, then |d| or d**2 over bones.
+    diffs = []
+    for j, p in enumerate(H36M.parents):
+        if p < 0:
+            continue
+        lab = np.mean([np.linalg.norm(pose[b, j] - pose[b, p]) for b in range(2)])
+        unl = np.mean([np.linalg.norm(pose[b, j] - pose[b, p]) for b in range(2, 4)])
+        diffs.append(unl - lab)
+    expected = np.mean(np.abs(diffs)) if norm == "l1" else np.mean(np.square(diffs))
+    assert terms["bone_length"].item() == pytest.approx(expected, rel=1e-4)
+    if norm == "l2":  # genuinely another term, not the L1 one
+        assert expected != pytest.approx(np.mean(np.abs(diffs)), rel=1e-2)
+
+
+def test_bone_length_norm_is_a_plain_validated_parameter(data):
+    X, y = data
+    lifter = SemiSupervisedLifter(**{**FAST, "n_epochs": 1}, bone_length_norm="l2")
+    assert clone(lifter).get_params()["bone_length_norm"] == "l2"
+    with pytest.raises(ValueError, match="bone_length_norm"):
+        SemiSupervisedLifter(bone_length_norm="l3").fit(X[:2], y[:2], X[2:3], CAM)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_projection_term_weights_joints_by_confidence_when_asked(data, weighted):
     step, pose_net, traj_net = _step_setup(False, in_features=3, projection_confidence=weighted)
@@ -195,7 +228,7 @@ def test_fit_compares_projections_with_the_centre_or_last_frame(data, monkeypatc
 
     monkeypatch.setattr(_SemiSupervisedStep, "__init__", spy)
     lifter = SemiSupervisedLifter(**{**FAST, "n_epochs": 1}, causal=causal)
-    lifter.fit(X[:2], y[:2], X_unlabeled=X[2:3], intrinsics=CAM)
+    lifter.fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
     assert seen == [offset]  # receptive field 9: frame 4 of a clip, or its last frame 8
 
 
@@ -244,14 +277,14 @@ class _Recording(SemiSupervisedLifter):
 
     calls: list = []
 
-    def fit(self, X, y, X_unlabeled=None, intrinsics=None):
+    def fit(self, X, y, X2d_unlabeled=None, intrinsics=None):
         labeled = sorted(len(x) for x, t in zip(X, y) if t is not None)
         unlabeled = sorted(len(x) for x, t in zip(X, y) if t is None)
-        if X_unlabeled is not None:
-            videos = getattr(X_unlabeled, "videos", X_unlabeled)
+        if X2d_unlabeled is not None:
+            videos = getattr(X2d_unlabeled, "videos", X2d_unlabeled)
             unlabeled += [len(v) for v in videos]
         _Recording.calls.append((labeled, sorted(unlabeled)))
-        return super().fit(X, y, X_unlabeled=X_unlabeled, intrinsics=intrinsics)
+        return super().fit(X, y, X2d_unlabeled=X2d_unlabeled, intrinsics=intrinsics)
 
 
 def _identified(data, n_labeled=6, n_unlabeled=3):
@@ -282,7 +315,7 @@ def test_grid_search_gives_every_fold_all_unlabeled_videos(data):
     # As many unlabeled videos as labeled ones per fold would not matter here: no len().
     search.fit(
         X, y, groups=groups,
-        lifter__X_unlabeled=UnlabeledVideos(unlabeled, intrinsics=[CAM] * len(unlabeled)),
+        lifter__X2d_unlabeled=UnlabeledVideos(unlabeled, intrinsics=[CAM] * len(unlabeled)),
     )  # fmt: skip
     all_unlabeled = sorted(len(v) for v in unlabeled)
     assert len(_Recording.calls) == 2 * 3 + 1
@@ -302,7 +335,7 @@ def test_plain_unlabeled_list_is_sliced_by_scikit_learn_the_pitfall(data):
         _Recording(**{**FAST, "n_epochs": 1}), {"warmup_epochs": [0]},
         cv=GroupKFold(n_splits=3), error_score="raise",
     )  # fmt: skip
-    search.fit(X, y, groups=groups, X_unlabeled=plain, intrinsics=CAM)
+    search.fit(X, y, groups=groups, X2d_unlabeled=plain, intrinsics=CAM)
     assert all(len(unlabeled) == 4 for _, unlabeled in _Recording.calls[:-1])
 
 
@@ -334,40 +367,42 @@ def _bad(data, case):
     mutated = Intrinsics(1000.0, 1000.0, 500.0, 500.0, width=1000, height=1002)
     object.__setattr__(mutated, "fx", -1.0)  # bypassing Intrinsics' own check
     cases = {
-        "no camera": (dict(X_unlabeled=unl), "has no camera"),
+        "no camera": (dict(X2d_unlabeled=unl), "has no camera"),
         "no camera for None entries": (
-            dict(y=[y[0], y[1], None], X_unlabeled=UnlabeledVideos(unl, intrinsics=CAM)),
+            dict(y=[y[0], y[1], None], X2d_unlabeled=UnlabeledVideos(unl, intrinsics=CAM)),
             r"X\[2\] has no camera",
         ),
         "camera count": (
-            dict(X_unlabeled=unl, intrinsics=[CAM, CAM]),
+            dict(X2d_unlabeled=unl, intrinsics=[CAM, CAM]),
             "has 2 entries but there are 3 unlabeled videos",
         ),
         "wrapper camera count": (
-            dict(X_unlabeled=UnlabeledVideos(unl, intrinsics=[CAM] * 2)),
-            r"X_unlabeled.intrinsics has 2 entries",
+            dict(X2d_unlabeled=UnlabeledVideos(unl, intrinsics=[CAM] * 2)),
+            r"X2d_unlabeled.intrinsics has 2 entries",
         ),
-        "raw vector": (dict(X_unlabeled=unl, intrinsics=CAM.to_vector()), "must be Intrinsics"),
-        "focal length": (dict(X_unlabeled=unl, intrinsics=mutated), "focal lengths"),
+        "raw vector": (dict(X2d_unlabeled=unl, intrinsics=CAM.to_vector()), "must be Intrinsics"),
+        "focal length": (dict(X2d_unlabeled=unl, intrinsics=mutated), "focal lengths"),
         "image size": (
-            dict(X_unlabeled=unl, intrinsics=h36m_intrinsics("55011271"), image_size=(1000, 1002)),
+            dict(
+                X2d_unlabeled=unl, intrinsics=h36m_intrinsics("55011271"), image_size=(1000, 1002)
+            ),
             "is for a 1000x1000 image but the lifter's image_size is 1000x1002",
         ),
         "joints": (
-            dict(X_unlabeled=[u[:, :16] for u in unl], intrinsics=CAM),
-            r"X_unlabeled\[0\] has 16 joints",
+            dict(X2d_unlabeled=[u[:, :16] for u in unl], intrinsics=CAM),
+            r"X2d_unlabeled\[0\] has 16 joints",
         ),
         "channels": (
-            dict(X_unlabeled=[np.concatenate([u, u[..., :1]], -1) for u in unl], intrinsics=CAM),
-            "X_unlabeled has 3 channels per joint but X has 2",
+            dict(X2d_unlabeled=[np.concatenate([u, u[..., :1]], -1) for u in unl], intrinsics=CAM),
+            "X2d_unlabeled has 3 channels per joint but X has 2",
         ),
         "no labels": (dict(y=[None, None, None], intrinsics=CAM), "y has no labeled video"),
         "root depth": (
-            dict(y=[y[0], y[1], y[2] * [1, 1, -1]], X_unlabeled=unl, intrinsics=CAM),
-            r"y\[2\] has its root joint at z = -.* at frame 0",
+            dict(y=[y[0], y[1], y[2] * [1, 1, -1]], X2d_unlabeled=unl, intrinsics=CAM),
+            r"y\[2\] has its root joint \(joint 0\) at z = -.* at frame 0",
         ),
         "skeletons": (
-            dict(X_unlabeled=unl, intrinsics=CAM, output_skeleton="mpii"),
+            dict(X2d_unlabeled=unl, intrinsics=CAM, output_skeleton="mpii"),
             "output_skeleton == input_skeleton",
         ),
     }

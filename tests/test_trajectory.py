@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from skpose3d import TemporalPoseLifter
+from skpose3d._fit_context import FitContext
 from skpose3d.camera import flip_keypoints, flip_poses, h36m_intrinsics, project
 from skpose3d.camera import normalize_screen_coordinates as normalise
-from skpose3d.lifters import _FitContext
 
 from ._data import cmu_views
 
@@ -93,7 +93,7 @@ def test_test_time_flip_makes_predictions_mirror_equivariant(walks, fitted):
 
 def test_trajectory_term_is_wmpjpe_weighted_by_inverse_root_depth(walks, fitted):
     (X, y), _ = walks
-    ctx = _FitContext(
+    ctx = FitContext(
         SimpleNamespace(flip_augmentation=False), fitted.module_, fitted.input_skeleton_,
         fitted.output_skeleton_, torch.device("cpu"), np.random.default_rng(0),
         fitted.trajectory_module_,
@@ -132,7 +132,9 @@ def test_root_at_or_behind_the_camera_is_rejected(walks, fitted, depth):
     y = [t.copy() for t in y]
     y[2][7, 0, 2] = depth
     weights = fitted.module_.shrink.weight.detach().clone()
-    with pytest.raises(ValueError, match=r"y\[2\] has its root joint at z = .* at frame 7"):
+    with pytest.raises(
+        ValueError, match=r"y\[2\] has its root joint \(joint 0\) at z = .* at frame 7"
+    ):
         TemporalPoseLifter(trajectory=True, **FAST).fit(X, y)
     with pytest.raises(ValueError, match=r"y\[2\]"):
         fitted.fit(X, y)

@@ -176,8 +176,23 @@ _linear_onednn = _find_onednn_op("_linear_pointwise")
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
 
-def _fold_batchnorm(weight: torch.Tensor, bn: nn.BatchNorm1d):
-    """Conv weight (C_out, C_in, W) and eval-mode BN → folded weight and bias (float64)."""
+def fold_batchnorm(weight: torch.Tensor, bn: nn.BatchNorm1d):
+    """Fold an eval-mode BatchNorm into the bias-free convolution before it.
+
+    The one folding used by the fused inference network and the streaming layers.
+
+    Parameters
+    ----------
+    weight : Tensor of shape (C_out, C_in, W)
+        Weight of the convolution (no bias) whose output ``bn`` normalises.
+    bn : torch.nn.BatchNorm1d
+        Its running statistics and (if ``affine``) weight and bias are used.
+
+    Returns
+    -------
+    weight, bias : Tensor (float64)
+        ``conv(x, weight) + bias[:, None]`` equals ``bn.eval()(conv(x, original weight))``.
+    """
     inv_std = torch.rsqrt(bn.running_var.double() + bn.eps)
     gamma = bn.weight.double() if bn.affine else torch.ones_like(inv_std)
     beta = bn.bias.double() if bn.affine else torch.zeros_like(inv_std)
@@ -306,7 +321,7 @@ class FusedTemporalConvNet(nn.Module):
         convs = [module.expand_conv, *module.block_convs]
         bns = [module.expand_bn, *module.block_bns]
         for i, (conv, bn) in enumerate(zip(convs, bns)):
-            weight, bias = _fold_batchnorm(conv.weight.detach(), bn)
+            weight, bias = fold_batchnorm(conv.weight.detach(), bn)
             # 1x1 layers are matrix multiplies on (frames, channels) rows: keep them 2D.
             weight = (
                 weight[:, :, 0].to(dtype) if weight.shape[2] == 1 else _as_2d_kernel(weight, dtype)

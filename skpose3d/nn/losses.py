@@ -55,24 +55,35 @@ def bone_lengths(poses: torch.Tensor, parents) -> torch.Tensor:
     return torch.linalg.vector_norm(poses[..., children, :] - poses[..., parent_of, :], dim=-1)
 
 
-def bone_length_loss(pred_a: torch.Tensor, pred_b: torch.Tensor, parents) -> torch.Tensor:
-    """Mean absolute difference between the batch-mean bone lengths of two sets of poses.
+def bone_length_loss(
+    pred_a: torch.Tensor, pred_b: torch.Tensor, parents, norm: str = "l1"
+) -> torch.Tensor:
+    """Difference between the batch-mean bone lengths of two sets of poses.
 
     The paper's soft constraint (§4): bone lengths are first averaged over each batch, so the
-    unlabeled predictions only have to match the labeled subjects' lengths *on average*; the
-    result is averaged over bones.
+    unlabeled predictions only have to match the labeled subjects' lengths *on average*. The
+    per-bone differences of those means are then combined over bones: ``norm="l1"`` (default,
+    as in the authors' code) averages their absolute values; ``norm="l2"`` averages their
+    squares (the paper's figure calls the term L2). Not an L2 distance over joints.
 
     Parameters
     ----------
     pred_a, pred_b : Tensor of shape (N_a, n_joints, 3) and (N_b, n_joints, 3)
         E.g. the unlabeled and the labeled half of a batch (gradients flow into both).
     parents : sequence of int
+    norm : {"l1", "l2"}, default="l1"
 
     Returns
     -------
     Tensor
-        Scalar loss.
+        Scalar loss: ``mean_k |d_k|`` or ``mean_k d_k**2`` with ``d_k`` the difference of the
+        mean lengths of bone ``k``.
     """
     mean_a = bone_lengths(pred_a, parents).flatten(0, -2).mean(0)
     mean_b = bone_lengths(pred_b, parents).flatten(0, -2).mean(0)
-    return (mean_a - mean_b).abs().mean()
+    diff = mean_a - mean_b
+    if norm == "l1":
+        return diff.abs().mean()
+    if norm == "l2":
+        return diff.square().mean()
+    raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .fused import _fold_batchnorm
+from .fused import fold_batchnorm
 from .temporal import TemporalConvNet
 
 
@@ -29,7 +29,7 @@ class _CachedLayer:
             weight = conv.weight.detach()
             bias = None if conv.bias is None else conv.bias.detach()
         else:  # eval-mode BatchNorm is an affine map per channel: fold it into the weights
-            weight, bias = _fold_batchnorm(conv.weight.detach(), bn)
+            weight, bias = fold_batchnorm(conv.weight.detach(), bn)
         self.relu = bn is not None
         out_channels, in_channels, width = weight.shape
         # Frames-major layout so that a gathered window (batch, width, in) flattens to match.

@@ -84,6 +84,14 @@ class TemporalConvNet(nn.Module):
     out_features : int, default=3
         Values per output joint.
 
+    Attributes
+    ----------
+    dropout : torch.nn.Dropout
+        Holds the dropout probability ``dropout.p`` that every hidden layer applies in train
+        mode. The forward passes do not call this module: they apply the same inverted dropout
+        with a cheaper mask (:func:`~skpose3d.nn.fused.bn_relu_dropout`), reading ``dropout.p``
+        on every call, so changing it (or :meth:`set_dropout`) takes effect at once.
+
     Examples
     --------
     >>> import torch
@@ -141,6 +149,13 @@ class TemporalConvNet(nn.Module):
             if isinstance(module, nn.BatchNorm1d):
                 module.momentum = momentum
 
+    def set_dropout(self, p: float) -> TemporalConvNet:
+        """Set the dropout probability of every hidden layer; returns the network."""
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {p!r}")
+        self.dropout.p = float(p)
+        return self
+
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[2:] != (self.n_joints_in, self.in_features):
             raise ValueError(
@@ -156,7 +171,7 @@ class TemporalConvNet(nn.Module):
         return x.transpose(1, 2).unflatten(2, (self.n_joints_out, self.out_features))
 
     def _activate(self, bn, x):
-        # Same semantics as self.dropout (inverted dropout with its p), but a cheaper mask:
+        # The semantics of nn.Dropout(self.dropout.p) (inverted dropout), but a cheaper mask:
         # nn.Dropout's Bernoulli sampling took ~30% of a training step on CPU.
         return bn_relu_dropout(x, bn, self.dropout.p, self.training)
 
