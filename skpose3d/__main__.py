@@ -17,6 +17,7 @@ COMMANDS = {
     "fit": ("skpose3d.cli:fit", "fit a lifter on .npz files (or Human3.6M) and save it"),
     "predict": ("skpose3d.cli:predict", "predict 3D poses for 2D keypoints with a saved model"),
     "evaluate": ("skpose3d.cli:evaluate", "MPJPE, P-MPJPE, N-MPJPE and MPJVE on labelled data"),
+    "lift": ("skpose3d._cli_lift:lift", "lift a 2D detector's keypoint file to 3D with a model"),
 }
 
 
