@@ -7,6 +7,7 @@ short clips, one epoch) to show its printed output and figures; ``SKPOSE3D_DOCS_
 """
 
 import importlib
+import inspect
 import os
 import pkgutil
 import re
@@ -105,7 +106,7 @@ def _data_home(package, name: str) -> str | None:
     """The public submodule of ``package`` that defines the data constant ``name``, if any.
 
     Classes and functions carry their module in ``__module__``; data constants (a tuple, a
-    dict) do not, so the defining submodule is the one that lists the same object in __all__.
+    dict, a scorer) do not, so the defining submodule is the one listing the object in __all__.
     """
     obj = getattr(package, name, None)
     for info in pkgutil.iter_modules(getattr(package, "__path__", []), f"{package.__name__}."):
@@ -117,10 +118,17 @@ def _data_home(package, name: str) -> str | None:
     return None
 
 
+def _is_data(obj) -> bool:
+    # Instances (a dict, a scorer) report their class's module, not where they are defined.
+    return not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj))
+
+
 def _reexported(package, name: str) -> bool:
     """Whether ``package.name`` is defined (and so documented) in one of its public modules."""
-    module = getattr(getattr(package, name, None), "__module__", package.__name__)
-    return module != package.__name__ or _data_home(package, name) is not None
+    obj = getattr(package, name, None)
+    if _is_data(obj):
+        return _data_home(package, name) is not None
+    return getattr(obj, "__module__", package.__name__) != package.__name__
 
 
 def documented_names() -> set[str]:
@@ -157,7 +165,7 @@ def resolve_reexport(app, env, node, contnode):
     for part in target.split(".")[1:]:
         parent, obj = obj, getattr(obj, part, None)
     module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if module is None and isinstance(parent, types.ModuleType):  # a re-exported data constant
+    if _is_data(obj) and isinstance(parent, types.ModuleType):  # a re-exported data constant
         module, name = _data_home(parent, target.rsplit(".", 1)[1]), target.rsplit(".", 1)[1]
     if not (module and name) or f"{module}.{name}" == target:
         return None

@@ -16,9 +16,6 @@ from sklearn.model_selection import KFold, cross_validate
 
 from skpose3d.metrics import (
     SCORERS,
-    _as_video_list,
-    _check_consistent,
-    _procrustes_aligned,
     get_scorer,
     mpjpe,
     mpjve,
@@ -30,6 +27,8 @@ from skpose3d.metrics import (
     p_mpjpe,
     weighted_mpjpe,
 )
+from skpose3d.metrics._inputs import _as_video_list, _check_consistent
+from skpose3d.metrics.pose_errors import _procrustes_aligned
 
 METRICS = [mpjpe, p_mpjpe, n_mpjpe, mpjve]
 J = 6
@@ -448,6 +447,99 @@ def test_named_scorers_and_get_scorer(rng):
     assert repr(get_scorer("r2")) == repr(make_scorer(r2_score))
     with pytest.raises(ValueError, match="not_a_scorer"):
         get_scorer("not_a_scorer")
+
+
+# ----- the root joint of the output skeleton ---------------------------------------------------
+
+MPII_ROOT = 6  # MPII's pelvis; its joint 0 is the right ankle
+
+
+def _ankle_slip(rng, n_videos=3):
+    """MPII-layout truth, and predictions exact but for joint 0 (the right ankle) moved 0.16 m.
+
+    Centred at the pelvis only the ankle is off: MPJPE 0.01 m. Centred at joint 0 every other
+    joint is off by the slip instead: 0.15 m. The slip alternates in sign, so velocities differ.
+    """
+    true = [rng.normal(size=(t, 16, 3)) for t in (4, 7, 5)[:n_videos]]
+    pred = [v.copy() for v in true]
+    for v in pred:
+        v[:, 0, 0] += 0.16 * (-1.0) ** np.arange(len(v))
+    return true, pred
+
+
+class _MPIILifter(RegressorMixin, BaseEstimator):
+    """Predicts ``_ankle_slip``'s poses for ``X`` (an index per video), with an MPII output."""
+
+    def __init__(self, pred=None):
+        self.pred = pred
+
+    def fit(self, X, y):
+        from skpose3d.skeleton import MPII
+
+        self.output_skeleton_ = MPII
+        return self
+
+    def predict(self, X):
+        out = np.empty(len(X), dtype=object)
+        out[:] = [self.pred[int(i)] for i in X]
+        return out
+
+
+@pytest.mark.parametrize("metric", [mpjpe, n_mpjpe, mpjve])
+def test_root_may_be_a_skeleton_whose_root_joint_is_used(rng, metric):
+    from skpose3d.skeleton import MPII
+
+    true, pred = _ankle_slip(rng)
+    at_pelvis = metric(true, pred, root=MPII_ROOT)
+    assert metric(true, pred, root="mpii") == at_pelvis == metric(true, pred, root=MPII)
+    assert at_pelvis != pytest.approx(metric(true, pred))  # the default is joint 0
+    assert mpjpe(true, pred, root="mpii") == pytest.approx(0.01)
+    assert mpjpe(true, pred) == pytest.approx(0.15)
+
+
+def test_root_skeleton_must_match_the_joint_count():
+    with pytest.raises(ValueError, match="root='h36m': that skeleton has 17 joints but the poses"):
+        mpjpe(_GOOD, _GOOD, root="h36m")
+    with pytest.raises(ValueError, match="not_a_skeleton"):
+        mpjpe(_GOOD, _GOOD, root="not_a_skeleton")
+
+
+def test_scorers_centre_at_the_estimators_output_root(rng):
+    true, pred = _ankle_slip(rng)
+    X = np.arange(len(true))
+    est = _MPIILifter(pred).fit(X, true)
+    for name, metric in [("neg_mpjpe", mpjpe), ("neg_n_mpjpe", n_mpjpe), ("neg_mpjve", mpjve)]:
+        expected = -metric(true, pred, root=MPII_ROOT)
+        assert SCORERS[name](est, X, true) == pytest.approx(expected)
+        assert expected != pytest.approx(-metric(true, pred))
+    assert neg_mpjpe_scorer(est, X, true) == pytest.approx(-0.01)
+
+
+def test_scorers_find_the_output_root_through_pipelines_and_searches(rng):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    true, pred = _ankle_slip(rng)
+    X = np.arange(len(true))
+    pipe = make_pipeline(FunctionTransformer(), _MPIILifter(pred)).fit(X, true)
+    assert neg_mpjpe_scorer(pipe, X, true) == pytest.approx(-0.01)
+    search = GridSearchCV(
+        _MPIILifter(pred), {"pred": [pred]}, scoring=neg_mpjpe_scorer, cv=KFold(3),
+        error_score="raise",
+    )  # fmt: skip
+    search.fit(X, true)
+    assert neg_mpjpe_scorer(search, X, true) == pytest.approx(-0.01)
+    # Multi-metric scoring in cross-validation goes through the same look-up.
+    result = cross_validate(_MPIILifter(pred), X, true, cv=KFold(3), scoring=SCORERS)
+    np.testing.assert_allclose(result["test_neg_mpjpe"], -0.01)
+
+
+def test_scorers_pickle_and_keep_sklearns_repr():
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(neg_mpjpe_scorer))
+    assert repr(copy) == repr(make_scorer(mpjpe, greater_is_better=False))
 
 
 # ----- bad input -------------------------------------------------------------------------------

@@ -1,148 +1,23 @@
-"""Pose error metrics of the paper's protocols, usable as scikit-learn scorers.
+"""The pose errors of the paper's protocols: MPJPE, P-MPJPE, N-MPJPE, MPJVE, weighted MPJPE.
 
 Every metric takes ``(y_true, y_pred)`` in one of three forms (both arguments the same form):
 one video ``(T, J, 3)``, a batch ``(N, T, J, 3)``, or a list / tuple / 1-D object array of videos
 ``(T_i, J, 3)`` of different lengths (what ``predict`` returns and what scikit-learn's scorers
 receive). The result is the mean over all frames of all videos (every frame counts once), in the
 units of the input: metres in, metres out (multiply by 1000 for the paper's millimetres).
+
+``root`` makes both poses relative to one joint first. The default, joint 0, is the root of the
+Human3.6M skeleton (its pelvis, called ``"hip"``); for another layout pass the skeleton, e.g.
+``root="mpii"`` (joint 6, the pelvis) or ``root=lifter.output_skeleton_``.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from sklearn.metrics import get_scorer as _sklearn_get_scorer
-from sklearn.metrics import make_scorer
 
-__all__ = [
-    "mpjpe",
-    "weighted_mpjpe",
-    "p_mpjpe",
-    "n_mpjpe",
-    "mpjve",
-    "neg_mpjpe_scorer",
-    "neg_p_mpjpe_scorer",
-    "neg_n_mpjpe_scorer",
-    "neg_mpjve_scorer",
-    "SCORERS",
-    "get_scorer",
-]
+from ._inputs import _is_one_video, _per_frame_error, _prepare, _to_float, _weighted_mean
 
-
-def _is_one_video(y) -> bool:
-    """Whether ``y`` is a single video ``(T, J, 3)`` rather than a collection of videos."""
-    return isinstance(y, np.ndarray) and y.ndim == 3
-
-
-def _to_float(x, where: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} cannot be read as a float array: {exc}") from None
-
-
-def _as_video_list(y, name: str) -> list[np.ndarray]:
-    """Validate ``y`` and return its videos as a list of float64 arrays ``(T_i, J, 3)``."""
-    if isinstance(y, np.ndarray) and not (y.dtype == object and y.ndim == 1):
-        arr = _to_float(y, name)
-        if arr.ndim not in (3, 4):
-            raise ValueError(
-                f"{name} has shape {arr.shape}: expected one video (T, J, 3), a batch "
-                "(N, T, J, 3) or a list of videos (T_i, J, 3)"
-            )
-        videos, single = ([arr] if arr.ndim == 3 else list(arr)), arr.ndim == 3
-    elif isinstance(y, list | tuple | np.ndarray):
-        videos, single = list(y), False
-    else:
-        raise TypeError(f"{name} must be an ndarray or a list of videos, got {type(y).__name__}")
-    if len(videos) == 0:
-        raise ValueError(f"{name} is empty: expected at least one video")
-    out = []
-    for i, video in enumerate(videos):
-        where = name if single else f"{name}[{i}]"
-        arr = _to_float(video, where)
-        if arr.ndim != 3:
-            hint = " (a list is read as a list of videos)" if not single else ""
-            raise ValueError(
-                f"{where} has {arr.ndim} dimensions {arr.shape}: expected a video "
-                f"(n_frames, n_joints, 3){hint}"
-            )
-        if arr.shape[-1] != 3:
-            raise ValueError(f"{where} has shape {arr.shape}: last dimension must be 3 (x, y, z)")
-        if arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ValueError(f"{where} has shape {arr.shape}: needs at least 1 frame and 1 joint")
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            frame, joint, _ = np.argwhere(bad)[0]
-            raise ValueError(f"{where} contains NaN or inf (first at frame {frame}, joint {joint})")
-        out.append(arr)
-    return out
-
-
-def _check_consistent(y_true, y_pred) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validate both arguments and check that videos, frames and joints correspond."""
-    true, pred = _as_video_list(y_true, "y_true"), _as_video_list(y_pred, "y_pred")
-    if len(true) != len(pred):
-        raise ValueError(f"y_true has {len(true)} videos but y_pred has {len(pred)}")
-    for i, (t, p) in enumerate(zip(true, pred)):
-        if t.shape != p.shape:
-            raise ValueError(f"video {i}: y_true has shape {t.shape} but y_pred has {p.shape}")
-        if t.shape[1] != true[0].shape[1]:
-            raise ValueError(
-                f"video {i} has {t.shape[1]} joints but video 0 has {true[0].shape[1]}: "
-                "all videos must share one skeleton"
-            )
-    return true, pred
-
-
-def _check_root(root, n_joints: int):
-    if root is None:
-        return None
-    if isinstance(root, bool) or not isinstance(root, numbers.Integral):
-        raise TypeError(f"root must be a joint index or None, got {root!r}")
-    if not -n_joints <= root < n_joints:
-        raise ValueError(f"root={root} is out of range for poses with {n_joints} joints")
-    return int(root) % n_joints
-
-
-def _prepare(y_true, y_pred, root, sample_weight):
-    """Validated, root-relative videos (lists) and per-frame weights (or None)."""
-    true, pred = _check_consistent(y_true, y_pred)
-    root = _check_root(root, true[0].shape[1])
-    weights = _frame_weights(sample_weight, true, _is_one_video(y_true))
-    if root is not None:
-        true = [v - v[:, root : root + 1] for v in true]
-        pred = [v - v[:, root : root + 1] for v in pred]
-    return true, pred, weights
-
-
-def _frame_weights(sample_weight, videos, single: bool) -> np.ndarray | None:
-    """One weight per frame: per video for lists and batches, per frame for one video."""
-    if sample_weight is None:
-        return None
-    w = _to_float(sample_weight, "sample_weight")
-    expected, unit = (len(videos[0]), "frame") if single else (len(videos), "video")
-    if w.ndim != 1 or len(w) != expected:
-        raise ValueError(
-            f"sample_weight has shape {w.shape}: expected one weight per {unit} ({expected},)"
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and non-negative")
-    if w.sum() <= 0:
-        raise ValueError("sample_weight sums to zero")
-    return w if single else np.repeat(w, [len(v) for v in videos])
-
-
-def _weighted_mean(per_frame: np.ndarray, weights) -> float:
-    if weights is None:
-        return float(per_frame.mean())
-    return float(np.sum(per_frame * weights) / np.sum(weights))
-
-
-def _per_frame_error(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Mean joint distance of each frame of ``(F, J, 3)`` arrays."""
-    return np.linalg.norm(pred - true, axis=-1).mean(axis=-1)
+__all__ = ["mpjpe", "mpjve", "n_mpjpe", "p_mpjpe", "weighted_mpjpe"]
 
 
 def mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
@@ -152,8 +27,10 @@ def mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
     ----------
     y_true, y_pred : ndarray (T, J, 3), ndarray (N, T, J, 3) or list of (T_i, J, 3)
         Ground truth and predicted poses, in the same form.
-    root : int or None, default=0
-        Joint subtracted from both poses of every frame first; None compares absolute positions.
+    root : int, str, Skeleton or None, default=0
+        Joint subtracted from both poses of every frame first: an index, or a skeleton (preset
+        name or :class:`~skpose3d.skeleton.Skeleton`) whose ``root`` is used and whose joint
+        count must match. 0 is the Human3.6M root (pelvis); None compares absolute positions.
     sample_weight : array-like, optional
         One weight per video (lists and batches) or per frame (one 3-D video). Every frame of a
         video gets its video's weight: the result is ``sum(w_f * e_f) / sum(w_f)`` over frames.
@@ -195,8 +72,10 @@ def weighted_mpjpe(y_true, y_pred, weights, *, root=0) -> float:
         Ground truth and predicted poses, in the same form.
     weights : ndarray (T,) or (T, J); (N, T) or (N, T, J); or list of (T_i,) or (T_i, J)
         Non-negative weights with the structure of the videos, per frame or per frame and joint.
-    root : int or None, default=0
-        Joint subtracted from both poses of every frame first; None compares absolute positions.
+    root : int, str, Skeleton or None, default=0
+        Joint subtracted from both poses of every frame first: an index, or a skeleton (preset
+        name or :class:`~skpose3d.skeleton.Skeleton`) whose ``root`` is used and whose joint
+        count must match. 0 is the Human3.6M root (pelvis); None compares absolute positions.
 
     Returns
     -------
@@ -257,9 +136,9 @@ def p_mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
     ----------
     y_true, y_pred : ndarray (T, J, 3), ndarray (N, T, J, 3) or list of (T_i, J, 3)
         Ground truth and predicted poses, in the same form.
-    root : int or None, default=0
-        Validated and accepted for symmetry with the other metrics; the alignment includes a
-        translation, so it does not change the result.
+    root : int, str, Skeleton or None, default=0
+        Validated (as for :func:`mpjpe`) and accepted for symmetry with the other metrics; the
+        alignment includes a translation, so it does not change the result.
     sample_weight : array-like, optional
         One weight per video (lists and batches) or per frame (one 3-D video).
 
@@ -292,9 +171,9 @@ def n_mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
     ----------
     y_true, y_pred : ndarray (T, J, 3), ndarray (N, T, J, 3) or list of (T_i, J, 3)
         Ground truth and predicted poses, in the same form.
-    root : int or None, default=0
-        Joint subtracted from both poses of every frame before scaling; None scales absolute
-        positions about the origin.
+    root : int, str, Skeleton or None, default=0
+        Joint subtracted from both poses of every frame before scaling (as for :func:`mpjpe`);
+        None scales absolute positions about the origin.
     sample_weight : array-like, optional
         One weight per video (lists and batches) or per frame (one 3-D video).
 
@@ -327,8 +206,9 @@ def mpjve(y_true, y_pred, *, root=0, sample_weight=None) -> float:
     ----------
     y_true, y_pred : ndarray (T, J, 3), ndarray (N, T, J, 3) or list of (T_i, J, 3)
         Ground truth and predicted poses, in the same form; at least one video needs 2 frames.
-    root : int or None, default=0
-        Joint subtracted from both poses of every frame before differencing.
+    root : int, str, Skeleton or None, default=0
+        Joint subtracted from both poses of every frame before differencing (as for
+        :func:`mpjpe`).
     sample_weight : array-like, optional
         One weight per video (lists and batches), given to each of its differences; or, for one
         3-D video, one per frame: the difference between frames ``t - 1`` and ``t`` gets the
@@ -360,43 +240,3 @@ def mpjve(y_true, y_pred, *, root=0, sample_weight=None) -> float:
         if weights.sum() <= 0:
             raise ValueError("sample_weight gives zero weight to every frame difference")
     return _weighted_mean(_per_frame_error(d_true, d_pred), weights)
-
-
-neg_mpjpe_scorer = make_scorer(mpjpe, greater_is_better=False)
-neg_p_mpjpe_scorer = make_scorer(p_mpjpe, greater_is_better=False)
-neg_n_mpjpe_scorer = make_scorer(n_mpjpe, greater_is_better=False)
-neg_mpjve_scorer = make_scorer(mpjve, greater_is_better=False)
-
-#: Scorers by name, for ``scoring=SCORERS`` in multi-metric search (greater is better).
-SCORERS = {
-    "neg_mpjpe": neg_mpjpe_scorer,
-    "neg_p_mpjpe": neg_p_mpjpe_scorer,
-    "neg_n_mpjpe": neg_n_mpjpe_scorer,
-    "neg_mpjve": neg_mpjve_scorer,
-}
-
-
-def get_scorer(name):
-    """The scorer called ``name``: one of :data:`SCORERS`, else scikit-learn's.
-
-    Parameters
-    ----------
-    name : str or callable
-        ``"neg_mpjpe"``, ``"neg_p_mpjpe"``, ``"neg_n_mpjpe"`` or ``"neg_mpjve"``; anything else
-        is passed to :func:`sklearn.metrics.get_scorer`.
-
-    Returns
-    -------
-    callable
-        A scorer ``scorer(estimator, X, y)``; greater is better.
-
-    Examples
-    --------
-    >>> get_scorer("neg_p_mpjpe") is SCORERS["neg_p_mpjpe"]
-    True
-    >>> get_scorer("r2")
-    make_scorer(r2_score, response_method='predict')
-    """
-    if isinstance(name, str) and name in SCORERS:
-        return SCORERS[name]
-    return _sklearn_get_scorer(name)
