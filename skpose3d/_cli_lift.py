@@ -158,6 +158,8 @@ def _lift(args) -> int:
             "--image-size W H in pixels"
         )
     lifter = load_model(args.model, device=args.device)
+    if not all(hasattr(lifter, a) for a in ("input_skeleton_", "receptive_field_", "predict")):
+        raise ValueError(f"{args.model}: holds a {type(lifter).__name__}, not a fitted lifter")
     X, keypoints_px, notes = _prepare(found, lifter, found.image_size)
     print("; ".join(notes))
     # Normalised here, so the lifter must not normalise again.
