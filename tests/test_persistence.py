@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-from skpose3d import TemporalPoseLifter
+from skpose3d import TemporalPoseLifter, persistence
 from skpose3d.export import export_onnx, export_program, export_torchscript
 from skpose3d.nn.temporal import TemporalConvNet
-from skpose3d.persistence import FORMAT_VERSION, load_model, save_model
+from skpose3d.persistence import FORMAT_VERSION, load, load_model, save, save_model
+from skpose3d.preprocessing import GapFiller, KeypointMapper, ScreenNormalizer
 from skpose3d.skeleton import Skeleton, get_skeleton
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,6 +144,108 @@ def test_model_trained_on_cuda_loads_on_a_cpu_only_machine(data, tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
+
+
+# -- the documented names, pipelines, file mode ---------------------------------------------
+
+
+def test_save_and_load_are_the_documented_names():
+    assert persistence.save is save_model and persistence.load is load_model
+    assert {"save", "load", "save_model", "load_model"} <= set(persistence.__all__)
+    assert "Pipeline" in save.__doc__ and "joblib" in persistence.__doc__
+
+
+def _coco_pixels(rng, n_frames):
+    """COCO-17 detections in pixels of a 1000 x 1002 image, with confidence and a gap."""
+    video = np.concatenate(
+        [rng.uniform(100, 900, size=(n_frames, 17, 2)), rng.uniform(0.5, 1, (n_frames, 17, 1))],
+        axis=-1,
+    ).astype(np.float32)
+    video[3, 5] = np.nan  # a missing detection, for the GapFiller
+    return video
+
+
+def test_pipeline_of_skpose3d_steps_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    X = [_coco_pixels(rng, n) for n in (30, 17)]
+    y = [rng.normal(scale=0.3, size=(len(v), 17, 3)).astype(np.float32) for v in X]
+    model = Pipeline([
+        ("fill", GapFiller(confidence_threshold=0.1)),
+        ("screen", ScreenNormalizer((1000, 1002))),
+        ("map", KeypointMapper("coco", "h36m")),
+        ("lift", TemporalPoseLifter(filter_widths=(3, 3), channels=8, n_epochs=1, device="cpu",
+                                    random_state=0)),
+    ]).fit(X, y)  # fmt: skip
+    loaded = load(save(model, tmp_path / "pipeline.skp3d"))
+    assert isinstance(loaded, Pipeline) and [n for n, _ in loaded.steps] == [
+        n for n, _ in model.steps
+    ]
+    assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    for (_, got), (_, want) in zip(loaded.steps, model.steps):
+        assert type(got) is type(want) and got.get_params() == want.get_params()
+    for a, b in zip(model.predict(X), loaded.predict(X)):
+        np.testing.assert_array_equal(a, b)
+    with zipfile.ZipFile(tmp_path / "pipeline.skp3d") as zf:
+        assert json.loads(zf.read("manifest.json"))["estimator"] == "sklearn.pipeline.Pipeline"
+        assert "pickle" not in zf.read("params.json").decode()
+    # device= reaches the lifter inside the pipeline
+    assert load(tmp_path / "pipeline.skp3d", device="cpu")[-1].device == "cpu"
+
+
+def test_semi_supervised_lifter_round_trips(tmp_path):
+    from skpose3d import SemiSupervisedLifter, UnlabeledVideos
+    from skpose3d.camera import h36m_intrinsics
+
+    from ._data import cmu_views
+
+    X, y, _ = cmu_views(n_videos=4, max_frames=30)
+    unlabeled = UnlabeledVideos(X[2:], intrinsics=h36m_intrinsics("54138969"))
+    lifter = SemiSupervisedLifter(
+        filter_widths=(3, 3), channels=8, n_epochs=2, warmup_epochs=1, batch_size=32,
+        device="cpu", random_state=0,
+    ).fit(X[:2], y[:2], X2d_unlabeled=unlabeled)  # fmt: skip
+    assert lifter.trajectory_module_ is not None
+    loaded = load(save(lifter, tmp_path / "semi.skp3d"))
+    assert type(loaded) is SemiSupervisedLifter and loaded.history_ == lifter.history_
+    for a, b in zip(lifter.predict(X), loaded.predict(X)):  # absolute: poses + trajectory
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pipeline_with_a_foreign_step_names_it_and_points_to_joblib(fitted, tmp_path):
+    model = make_pipeline(FunctionTransformer(), fitted)
+    with pytest.raises(
+        TypeError, match=r"step 'functiontransformer' \(sklearn\..*joblib\.dump.*trust"
+    ):
+        save(model, tmp_path / "p.skp3d")
+    with pytest.raises(TypeError, match="sklearn.preprocessing.*FunctionTransformer.*joblib"):
+        save(FunctionTransformer(), tmp_path / "f.skp3d")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_format_version_1_files_still_load(saved, fitted, data, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        manifest, fitted_json = (json.loads(zf.read(m)) for m in ("manifest.json", "fitted.json"))
+    manifest["format_version"] = 1
+    for value in fitted_json.values():  # version 1 keyed module weights by attribute name
+        if isinstance(value, dict) and value.get("__type__") == "module":
+            del value["key"]
+    path = rewrite(saved, tmp_path / "v1.skp3d", **{
+        "manifest.json": json.dumps(manifest), "fitted.json": json.dumps(fitted_json),
+    })  # fmt: skip
+    np.testing.assert_array_equal(load(path).predict(data[0])[0], fitted.predict(data[0])[0])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_model_file_gets_the_usual_mode(fitted, tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = save(fitted, tmp_path / "lifter.skp3d")
+        (tmp_path / "other.txt").write_text("x")  # what any other file gets
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert path.stat().st_mode & 0o777 == (tmp_path / "other.txt").stat().st_mode & 0o777
 
 
 # -- damaged and foreign files ------------------------------------------------------------------
