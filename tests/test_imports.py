@@ -13,12 +13,6 @@ import pytest
 import skpose3d
 from skpose3d import persistence
 
-# The README's skpose3d.save / skpose3d.load are aliases that persistence is gaining (issue 9);
-# until it has them the two checks below that need them are expected to fail.
-_needs_save_load = pytest.mark.xfail(
-    not hasattr(persistence, "save"), reason="persistence.save/load not added yet", strict=True
-)
-
 
 def _run(code: str) -> dict:
     """Run ``code`` in a new interpreter; it prints one JSON object as its last line."""
@@ -90,7 +84,7 @@ def test_from_import_attribute_access_and_submodules_work_after_a_plain_import()
                    "root": 6}  # fmt: skip
 
 
-@pytest.mark.parametrize("module", [pytest.param(skpose3d, marks=_needs_save_load), skpose3d.nn])
+@pytest.mark.parametrize("module", [skpose3d, skpose3d.nn])
 def test_every_exported_name_resolves_and_is_listed_by_dir(module):
     listing = dir(module)
     for name in module.__all__:
@@ -107,7 +101,6 @@ def test_dir_lists_the_public_submodules():
     assert "__main__" not in listing and not [n for n in listing if n.startswith("_pkgutil")]
 
 
-@_needs_save_load
 def test_top_level_save_and_load_are_the_persistence_functions():
     assert skpose3d.save is persistence.save and skpose3d.load is persistence.load
     assert skpose3d.save_model is persistence.save_model
