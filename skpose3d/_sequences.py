@@ -211,6 +211,18 @@ def check_targets(y, videos: list[np.ndarray], name: str = "y", *, n_joints: int
     return targets
 
 
+def batch_indices(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """``order`` split into batches of ``batch_size``; a last batch of one joins the one before.
+
+    BatchNorm cannot train on one value per channel, and the strided form's last layers have one
+    row per clip: a lone last clip (e.g. 1025 frames at batch size 1024) would stop ``fit``.
+    """
+    parts = list(order.split(batch_size))
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
 class ClipBank:
     """All videos edge-padded and concatenated, to gather training clips by frame index.
 

@@ -24,7 +24,7 @@ from ._lifter_params import (
     torch_threads,
 )  # fmt: skip
 from ._prediction import predict_poses, predict_trajectories
-from ._sequences import check_targets, check_videos, normalised_videos
+from ._sequences import batch_indices, check_targets, check_videos, normalised_videos
 from .camera import check_image_size
 from .metrics import mpjpe
 from .nn.temporal import check_filter_widths
@@ -278,7 +278,7 @@ class TemporalPoseLifter(StoredLifterMixin, RegressorMixin, BaseEstimator):
                 f"on {self.n_channels_in_}"
             )
         size = check_image_size(self.image_size)
-        return normalised_videos(videos, size, name, stacklevel=5), structure
+        return normalised_videos(videos, size, name, stacklevel=4), structure
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ class TemporalPoseLifter(StoredLifterMixin, RegressorMixin, BaseEstimator):
         targets = check_targets(y, videos, "y", n_joints=skel_out.n_joints)
         if self.trajectory:
             check_root_depth(targets, "y", root=skel_out.root)
-        videos = normalised_videos(videos, image_size, "X", stacklevel=4)
+        videos = normalised_videos(videos, image_size, "X", stacklevel=3)
         self._fit_networks(videos, targets, widths, skel_in, skel_out)
         return self
 
@@ -340,7 +340,7 @@ class TemporalPoseLifter(StoredLifterMixin, RegressorMixin, BaseEstimator):
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
-            for ids in order.split(self.batch_size):
+            for ids in batch_indices(order, self.batch_size):
                 yield bank.clips(ids), poses[ids]
 
         return batches, ctx.supervised_step

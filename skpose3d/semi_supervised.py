@@ -17,7 +17,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._lifter_params import renamed_unlabeled
-from ._sequences import ClipBank, check_videos, normalised_videos, warn_if_pixels
+from ._sequences import ClipBank, batch_indices, check_videos, normalised_videos, warn_if_pixels
 from ._unlabeled import (
     UnlabeledVideos,
     check_labeled,
@@ -244,7 +244,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
                 stacklevel=2,
             )
         if image_size is None:
-            warn_if_pixels(videos, "X", stacklevel=2)
+            warn_if_pixels(videos, "X", stacklevel=3)
         normalise = lambda vs: normalised_videos(vs, image_size, "X", warn=False)  # noqa: E731
         labeled_videos = normalise([videos[i] for i in labeled])
         extra = (normalise(pool), vectors) if pool else None
@@ -274,7 +274,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
-            for ids in order.split(self.batch_size):
+            for ids in batch_indices(order, self.batch_size):
                 if epoch < self.warmup_epochs:
                     yield bank.clips(ids), poses[ids]
                 else:

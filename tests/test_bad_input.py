@@ -161,3 +161,36 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(data, monkeypatch):
         lifter.fit(X, y)
     assert lifter.n_iter_ == 1 and state["batches"] > 0
     assert lifter.predict(X)[0].shape == (20, 17, 3)
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda0", "cuda:x", "CPU"])
+def test_unknown_device_names_the_parameter_and_the_allowed_forms(data, fitted, device):
+    X, y = data
+    message = r'device must be "auto", "cpu", "cuda", "cuda:N" or a torch.device, got'
+    with pytest.raises(ValueError, match=message):
+        TemporalPoseLifter(**FAST, device=device).fit(X, y)
+    weights = fitted.module_.shrink.weight.detach().clone()
+    broken = TemporalPoseLifter(**FAST).fit(X, y).set_params(device=device)
+    with pytest.raises(ValueError, match=message):
+        broken.predict(X)
+    with pytest.raises(ValueError, match=message):
+        fitted.set_params(device=device).fit(X, y)
+    assert torch.equal(fitted.module_.shrink.weight, weights)  # the failed fit changed nothing
+
+
+def test_pixel_keypoints_without_image_size_warn_at_fit_and_predict(data, fitted):
+    X, y = data
+    pixels = [x * 500 + 500 for x in X]  # a 1000-pixel-wide image
+    with pytest.warns(UserWarning, match=r"X\[0\] has 2D keypoints up to .* look like pixels"):
+        TemporalPoseLifter(**FAST).fit(pixels, y)
+    with pytest.warns(UserWarning, match="set image_size|Set image_size"):
+        fitted.predict(pixels)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # normalised keypoints, or pixels with image_size: silent
+        fitted.predict(X)
+        TemporalPoseLifter(**FAST, image_size=(1000, 1000)).fit(pixels, y).predict(pixels)
+        # A confidence channel and non-finite values outside x, y do not count.
+        conf = [np.concatenate([x, np.full_like(x[..., :1], 50.0)], -1) for x in X]
+        TemporalPoseLifter(**FAST).fit(conf, y)

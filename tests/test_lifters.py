@@ -198,3 +198,213 @@ def test_lifter_learns_real_motion_and_temporal_beats_single_frame():
     assert mpjpe(y_test, pred_temporal) < 0.7 * baseline
     assert mpjpe(y_test, pred_temporal) < mpjpe(y_test, pred_single)
     assert mpjve(y_test, pred_temporal) < 0.5 * mpjve(y_test, pred_single)
+
+
+# -- the output skeleton's root ----------------------------------------------------------------
+
+
+def test_predictions_and_score_are_centred_on_the_output_skeletons_root(rng):
+    X, y = _toy(rng, n_joints=16)
+    lifter = TemporalPoseLifter(**FAST, input_skeleton="mpii").fit(X, y)
+    assert lifter.output_skeleton_.root == 6  # MPII's pelvis; joint 0 is the right ankle
+    pred = lifter.predict(X)
+    for p in pred:
+        np.testing.assert_array_equal(p[:, 6], 0)
+        assert np.abs(p[:, 0]).max() > 0.01
+    assert lifter.score(X, y) == pytest.approx(-mpjpe(y, pred, root=6), rel=1e-6)
+
+
+def test_training_targets_are_centred_on_the_output_root(rng):
+    from types import SimpleNamespace
+
+    from skpose3d._fit_context import FitContext
+    from skpose3d.nn.temporal import TemporalConvNet
+    from skpose3d.skeleton import MPII
+
+    net = TemporalConvNet(16, 2, 16, (3,), channels=8).eval()
+    ctx = FitContext(
+        SimpleNamespace(flip_augmentation=False), net, MPII, MPII, torch.device("cpu"), rng
+    )
+    x = torch.from_numpy(rng.normal(size=(5, 3, 16, 2)).astype(np.float32))
+    y = torch.from_numpy(rng.normal(size=(5, 16, 3)).astype(np.float32))
+    loss = ctx.supervised_step((x, y), 0)["loss"].item()
+    with torch.no_grad():
+        pred = net.forward_strided(x)[:, 0].numpy()
+    yn = y.numpy()
+    expected = np.mean(  # slow reference: a loop over samples and joints, both centred on 6
+        [np.linalg.norm((pred[i, j] - pred[i, 6]) - (yn[i, j] - yn[i, 6])) for i in range(5)
+         for j in range(16)]
+    )  # fmt: skip
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_flip_augmentation_mirrors_y_with_the_output_skeleton(rng):
+    from types import SimpleNamespace
+
+    from skpose3d._fit_context import FitContext
+    from skpose3d.camera import flip_keypoints, flip_poses
+    from skpose3d.skeleton import COCO, H36M
+
+    always = SimpleNamespace(random=lambda n: np.zeros(n))  # every sample is flipped
+    ctx = FitContext(None, None, COCO, H36M, torch.device("cpu"), always)
+    x = torch.from_numpy(rng.normal(size=(4, 3, 17, 2)).astype(np.float32))
+    y = torch.from_numpy(rng.normal(size=(4, 17, 3)).astype(np.float32))
+    fx, fy = ctx.flip_half(x, y)
+    torch.testing.assert_close(fx, flip_keypoints(x, COCO))
+    torch.testing.assert_close(fy, flip_poses(y, H36M))
+    assert not torch.allclose(fy, flip_poses(y, COCO))  # the skeletons' left/right differ
+
+
+# -- schedules inside fit ----------------------------------------------------------------------
+
+
+def test_bn_momentum_schedule_is_applied_in_every_epoch_of_fit(rng, monkeypatch):
+    from skpose3d._fit_context import FitContext
+
+    seen = {}
+    original = FitContext.supervised_step
+
+    def spy(self, batch, epoch):
+        seen.setdefault(epoch, set()).add(self.module.block_bns[0].momentum)
+        assert self.module.expand_bn.momentum == self.module.block_bns[0].momentum
+        return original(self, batch, epoch)
+
+    monkeypatch.setattr(FitContext, "supervised_step", spy)
+    X, y = _toy(rng)  # 87 frames
+    # 87 % 2 == 1: the lone last clip joins the batch before it (BatchNorm needs two).
+    TemporalPoseLifter(**FAST, precise_bn=False).set_params(n_epochs=4, batch_size=2).fit(X, y)
+    batches = -(-87 // 2)
+    for epoch in range(4):  # the documented rule, written out: exp decay 0.1 -> 0.001, floored
+        expected = max(0.1 * 100 ** (-epoch / 3), min(0.1, 1 / batches))
+        (momentum,) = seen[epoch]
+        assert momentum == pytest.approx(expected)
+
+
+def test_early_stopping_restores_the_best_epochs_weights(rng, monkeypatch):
+    from skpose3d._fit_context import FitContext
+
+    scripted = iter([0.5, 0.2, 0.3, 0.4, 0.6, 0.7])  # best: epoch 1
+    snapshots = []
+
+    def validation_error(self, videos, targets):
+        snapshots.append({k: v.clone() for k, v in self.module.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(FitContext, "validation_error", validation_error)
+    X, y = _toy(rng)
+    lifter = TemporalPoseLifter(
+        **FAST, early_stopping=True, validation_fraction=0.34, n_iter_no_change=2,
+        precise_bn=False,
+    ).set_params(n_epochs=6)  # fmt: skip
+    lifter.fit(X, y)
+    assert lifter.n_iter_ == 4  # epochs 2 and 3 did not improve on epoch 1
+    best, last = snapshots[1], snapshots[-1]
+    for key, value in lifter.module_.state_dict().items():
+        torch.testing.assert_close(value, best[key], rtol=0, atol=0)
+    assert any(not torch.equal(best[k], last[k]) for k in best)
+
+
+# -- warm start --------------------------------------------------------------------------------
+
+
+def test_warm_start_takes_the_new_dropout(rng):
+    X, y = _toy(rng)
+    lifter = TemporalPoseLifter(**{**FAST, "n_epochs": 1, "warm_start": True}).fit(X, y)
+    assert lifter.module_.dropout.p == 0.25
+    lifter.set_params(dropout=0.0).fit(X, y)
+    assert lifter.module_.dropout.p == 0.0
+
+
+def test_warm_start_warns_when_it_cannot_reuse_the_network(rng):
+    X, y = _toy(rng)
+    lifter = TemporalPoseLifter(**{**FAST, "n_epochs": 1, "warm_start": True}).fit(X, y)
+    with pytest.warns(UserWarning, match=r"cannot reuse the fitted network \(channels 32 -> 16"):
+        lifter.set_params(channels=16).fit(X, y)
+    assert lifter.module_.expand_conv.out_channels == 16
+    with pytest.warns(UserWarning, match=r"filter_widths \(3, 3, 3\) -> \(3, 3\)"):
+        lifter.set_params(filter_widths=(3, 3)).fit(X, y)
+
+
+# -- precise BatchNorm ---------------------------------------------------------------------------
+
+
+def first_bn_input_rows(net, videos):
+    """Slow reference: the rows the first BatchNorm sees for every training clip of ``videos``.
+
+    Each frame's clip is edge-padded to the receptive field; the first (stride-``w``)
+    convolution maps each run of ``w`` frames to one row: ``sum_k W[:, :, k] @ frame``.
+    """
+    weight = net.expand_conv.weight.detach().double().numpy()  # (C, J * 2, w)
+    w, rf = weight.shape[2], net.receptive_field
+    rows = []
+    for video in videos:
+        padded = np.pad(video, ((rf // 2, rf // 2), (0, 0), (0, 0)), mode="edge")
+        for t in range(len(video)):
+            clip = padded[t : t + rf].reshape(rf, -1).astype(np.float64)
+            for start in range(0, rf, w):
+                rows.append(sum(weight[:, :, k] @ clip[start + k] for k in range(w)))
+    return np.array(rows)
+
+
+def test_precise_bn_statistics_are_those_of_the_final_weights_on_the_training_data():
+    X, y, _ = cmu_views(n_videos=3, max_frames=100)
+    params = dict(**FAST, filter_widths=(3, 3), flip_augmentation=False)
+    lifter = TemporalPoseLifter(**params).fit(X, y)
+    rows = first_bn_input_rows(lifter.module_, X)
+    bn = lifter.module_.expand_bn
+    std = rows.std(axis=0)
+    # Batch means averaged with equal weights and unbiased batch variances: equal to the
+    # whole data's statistics up to the spread between 5 batches (a few per cent; the moving
+    # average of training, started at mean 0 and variance 1, is off by orders of magnitude).
+    np.testing.assert_allclose(bn.running_mean.numpy(), rows.mean(axis=0), atol=0.05 * std.max())
+    np.testing.assert_allclose(bn.running_var.numpy(), rows.var(axis=0), rtol=0.1)
+    assert int(bn.num_batches_tracked) == -(-300 // 64)  # every training batch, once
+    # Only the statistics change: the weights are those of a fit without it.
+    plain = TemporalPoseLifter(**params, precise_bn=False).fit(X, y)
+    for (name, a), b in zip(lifter.module_.named_parameters(), plain.module_.parameters()):
+        assert torch.equal(a, b), name
+    assert not np.allclose(plain.module_.expand_bn.running_var.numpy(), rows.var(axis=0), rtol=0.1)
+
+
+# -- threads -------------------------------------------------------------------------------------
+
+
+def test_n_jobs_is_applied_inside_fit_and_predict_only(rng, monkeypatch):
+    import skpose3d._prediction as prediction
+    from skpose3d._fit_context import FitContext
+
+    X, y = _toy(rng)
+    seen = []
+    step, predict_sequence = FitContext.supervised_step, prediction.predict_sequence
+    monkeypatch.setattr(
+        FitContext, "supervised_step",
+        lambda self, *a: (seen.append(("fit", torch.get_num_threads())), step(self, *a))[1],
+    )  # fmt: skip
+    monkeypatch.setattr(
+        prediction, "predict_sequence",
+        lambda *a: (seen.append(("predict", torch.get_num_threads())), predict_sequence(*a))[1],
+    )  # fmt: skip
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        lifter = TemporalPoseLifter(**FAST).fit(X, y)  # n_jobs=None: one thread
+        lifter.predict(X)
+        assert torch.get_num_threads() == 2
+        assert {n for _, n in seen} == {1} and {k for k, _ in seen} == {"fit", "predict"}
+        seen.clear()
+        torch.set_num_threads(1)
+        lifter.set_params(n_jobs=2).fit(X, y)
+        assert {n for _, n in seen} == {2} and torch.get_num_threads() == 1
+        # Restored on errors too.
+        monkeypatch.setattr(FitContext, "supervised_step", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            lifter.fit(X, y)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_n_jobs_must_not_be_zero(rng):
+    X, y = _toy(rng)
+    with pytest.raises(ValueError, match="n_jobs must be None, a positive int"):
+        TemporalPoseLifter(**FAST, n_jobs=0).fit(X, y)

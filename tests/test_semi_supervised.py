@@ -432,3 +432,46 @@ def test_bad_input_raises_clearly_and_leaves_the_lifter_unchanged(data, fitted, 
 def test_non_positive_focal_length_is_rejected_by_intrinsics():
     with pytest.raises(ValueError, match=r"Intrinsics.fx must be finite and > 0"):
         Intrinsics.from_vector([0.0, 1000, 500, 500, 0, 0, 0, 0, 0], 1000, 1000)
+
+
+def test_third_fit_argument_is_x2d_unlabeled_and_the_old_name_still_works(data):
+    X, y = data
+    params = inspect.signature(SemiSupervisedLifter.fit).parameters
+    assert list(params)[:5] == ["self", "X", "y", "X2d_unlabeled", "intrinsics"]
+    assert list(inspect.signature(TemporalPoseLifter.fit).parameters)[3] == "X2d_unlabeled"
+    fast = {**FAST, "n_epochs": 1}
+    new = SemiSupervisedLifter(**fast).fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
+    with pytest.warns(FutureWarning, match="X_unlabeled was renamed X2d_unlabeled"):
+        old = SemiSupervisedLifter(**fast).fit(X[:2], y[:2], X_unlabeled=X[2:3], intrinsics=CAM)
+    np.testing.assert_array_equal(new.predict(X[:1])[0], old.predict(X[:1])[0])
+    with pytest.raises(TypeError, match="both X2d_unlabeled and X_unlabeled"):
+        SemiSupervisedLifter(**fast).fit(X[:2], y[:2], X[2:3], CAM, X_unlabeled=X[2:3])
+
+
+def test_pixel_unlabeled_videos_behind_a_screen_normalizer_warn(data):
+    from skpose3d.preprocessing import ScreenNormalizer
+
+    X, y = data
+    pixels = [x * 500 + 500 for x in X]  # cmu_views' camera: 1000 pixels wide
+    pipe = Pipeline(
+        [("norm", ScreenNormalizer(image_size=(1000, 1000))),
+         ("lifter", SemiSupervisedLifter(**{**FAST, "n_epochs": 1}))]
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match=r"X2d_unlabeled\[0\] has 2D keypoints up to"):
+        pipe.fit(pixels[:2], y[:2], lifter__X2d_unlabeled=pixels[2:3], lifter__intrinsics=CAM)
+
+
+def test_precise_bn_reestimates_on_the_labeled_and_unlabeled_mixture(data):
+    from .test_lifters import first_bn_input_rows
+
+    X, y = data  # six 40-frame videos: 80 labeled frames, 80 unlabeled ones
+    params = dict(**FAST, flip_augmentation=False)
+    lifter = SemiSupervisedLifter(**params).fit(X[:2], y[:2], X2d_unlabeled=X[2:4], intrinsics=CAM)
+    bn = lifter.module_.expand_bn
+    # One epoch of 3 batches, each 32 labeled + 32 unlabeled clips: every frame once.
+    assert int(bn.num_batches_tracked) == 3
+    rows = first_bn_input_rows(lifter.module_, X[:4])
+    labeled_only = first_bn_input_rows(lifter.module_, X[:2])
+    np.testing.assert_allclose(bn.running_var.numpy(), rows.var(axis=0), rtol=0.15)
+    mean_error = np.abs(bn.running_mean.numpy() - rows.mean(axis=0)).max()
+    assert mean_error < 0.3 * np.abs(bn.running_mean.numpy() - labeled_only.mean(axis=0)).max()

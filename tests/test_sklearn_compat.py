@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.model_selection import (
     GridSearchCV,
@@ -12,7 +13,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import FunctionTransformer, Pipeline
 from sklearn.utils import estimator_checks
 
-from skpose3d import TemporalPoseLifter
+from skpose3d import SemiSupervisedLifter, TemporalPoseLifter
 from skpose3d.metrics import SCORERS, mpjpe
 
 FAST = dict(channels=16, n_epochs=1, batch_size=64, random_state=0)
@@ -42,10 +43,52 @@ APPLICABLE_CHECKS = [
 ]
 
 
+@pytest.mark.parametrize("cls", [TemporalPoseLifter, SemiSupervisedLifter])
 @pytest.mark.parametrize("check", APPLICABLE_CHECKS)
-def test_sklearn_estimator_checks_that_apply_to_3d_input(check):
+def test_sklearn_estimator_checks_that_apply_to_3d_input(check, cls):
     # check_estimator as a whole feeds 2-D tables; these checks do not depend on the input form.
-    getattr(estimator_checks, check)("TemporalPoseLifter", TemporalPoseLifter())
+    getattr(estimator_checks, check)(cls.__name__, cls())
+
+
+def test_semi_supervised_init_stores_every_parameter_once():
+    lifter = SemiSupervisedLifter(channels=8, warm_start=True, n_jobs=1, bone_length_norm="l2")
+    params = lifter.get_params()
+    assert params["channels"] == 8 and params["warm_start"] and params["n_jobs"] == 1
+    assert params["bone_length_norm"] == "l2" and "trajectory" not in params
+    assert lifter.trajectory is True  # fixed by the class, not a parameter
+    assert set(vars(lifter)) == set(params)
+
+
+def test_non_deterministic_tag_follows_the_resolved_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine
+
+    def tag(device):
+        return TemporalPoseLifter(device=device).__sklearn_tags__().non_deterministic
+
+    assert not tag(torch.device("cpu")) and not tag("cpu")
+    assert tag("auto") and tag("cuda") and tag(torch.device("cuda", 0))
+
+
+@pytest.mark.parametrize("dataset", ["h36m", "humaneva"])
+def test_paper_configurations_in_one_call(dataset):
+    expected = {
+        "h36m": dict(
+            filter_widths=(3, 3, 3, 3, 3), channels=1024, dropout=0.25, n_epochs=80,
+            batch_size=1024, learning_rate=1e-3, lr_decay=0.95,
+        ),
+        "humaneva": dict(
+            filter_widths=(3, 3, 3), channels=1024, dropout=0.25, n_epochs=1000,
+            batch_size=128, learning_rate=1e-3, lr_decay=0.996,
+        ),
+    }[dataset]  # fmt: skip
+    for cls in (TemporalPoseLifter, SemiSupervisedLifter):
+        lifter = cls.paper_config(dataset, random_state=3)
+        assert type(lifter) is cls
+        params = clone(lifter).get_params()
+        assert {k: params[k] for k in expected} == expected and params["random_state"] == 3
+    assert TemporalPoseLifter.paper_config("h36m", channels=256).channels == 256
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        TemporalPoseLifter.paper_config("h36")
 
 
 def test_clone_get_and_set_params():

@@ -116,14 +116,25 @@ def test_pickle_round_trip_keeps_the_trajectory(fitted, walks):
     assert clone.trajectory_module_ is not None
 
 
-def test_warm_start_continues_the_trajectory_network(walks, fitted):
+def test_warm_start_continues_the_trajectory_network(walks, fitted, monkeypatch):
     (X, y), _ = walks
     lifter = pickle.loads(pickle.dumps(fitted)).set_params(warm_start=True, n_epochs=1)
-    before = fitted.trajectory_module_.shrink.weight.detach().clone()
+    starts = []
+    original = FitContext.supervised_step
+
+    def spy(self, batch, epoch):  # the weights the first step of the new fit starts from
+        if not starts:
+            starts.append([p.detach().clone() for p in self.networks.parameters()])
+        return original(self, batch, epoch)
+
+    monkeypatch.setattr(FitContext, "supervised_step", spy)
     lifter.fit(X, y)
+    fitted_params = [*fitted.module_.parameters(), *fitted.trajectory_module_.parameters()]
+    assert len(starts[0]) == len(fitted_params)
+    for start, old in zip(starts[0], fitted_params):
+        assert torch.equal(start, old)  # exactly the fitted weights, pose and trajectory
     after = lifter.trajectory_module_.shrink.weight.detach()
-    assert (after - before).abs().max() < 0.05  # continued, not re-initialised
-    assert not torch.equal(after, before)
+    assert not torch.equal(after, fitted.trajectory_module_.shrink.weight)  # and it trained
 
 
 @pytest.mark.parametrize("depth", [0.0, -1.5])
@@ -141,3 +152,21 @@ def test_root_at_or_behind_the_camera_is_rejected(walks, fitted, depth):
     assert torch.equal(fitted.module_.shrink.weight, weights)  # nothing half-fitted
     # Root-relative training does not need depths.
     TemporalPoseLifter(**{**FAST, "n_epochs": 1}).fit(X, y)
+
+
+H36M_TO_MPII = [3, 2, 1, 4, 5, 6, 0, 8, 9, 10, 16, 15, 14, 11, 12, 13]
+
+
+def test_mpii_trajectory_follows_the_pelvis_not_joint_0(walks):
+    from skpose3d._prediction import predict_trajectories
+
+    (X, y), (X_test, y_test) = walks
+    mpii = [[v[:, H36M_TO_MPII] for v in vs] for vs in (X, y, X_test, y_test)]
+    lifter = TemporalPoseLifter(trajectory=True, input_skeleton="mpii", **FAST).fit(*mpii[:2])
+    pred = lifter.predict(mpii[2])
+    roots = predict_trajectories(lifter, mpii[2])
+    for p, root, truth in zip(pred, roots, mpii[3]):
+        np.testing.assert_allclose(p[:, 6], root[:, 0], atol=1e-6)  # the pose is zero at 6
+        to_pelvis = np.linalg.norm(root[:, 0] - truth[:, 6], axis=-1).mean()
+        to_ankle = np.linalg.norm(root[:, 0] - truth[:, 0], axis=-1).mean()
+        assert to_pelvis < 0.5 * to_ankle  # the ankle is ~0.9 m from the pelvis
