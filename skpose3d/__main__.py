@@ -33,9 +33,19 @@ def _load_command(spec: str):
     return getattr(module, attr) if attr else module
 
 
+DESCRIPTION = """\
+3D human pose estimation from 2D keypoint videos with temporal convolutions (Pavllo et al.,
+CVPR 2019). Run as skpose3d COMMAND or python -m skpose3d COMMAND; skpose3d COMMAND --help
+shows the options of a command."""
+"""str : The top-level help text (plain text: argparse prints it as it is)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per entry of ``COMMANDS``."""
-    parser = argparse.ArgumentParser(prog="skpose3d", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="skpose3d", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"skpose3d {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (spec, help_text) in COMMANDS.items():
         module = _load_command(spec)

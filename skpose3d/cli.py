@@ -23,7 +23,8 @@ from .skeleton import get_skeleton
 DATA_LAYOUT = """\
 data files (.npz):
   keypoints   2D keypoints, float (n_frames, n_joints, C), C = 2 (x, y) or 3 (x, y,
-              confidence), in pixels with --image-size, else normalised screen units
+              confidence), in pixels with --image-size (or for predict and evaluate,
+              if the model was fitted with one), else normalised screen units
   poses_3d    3D poses, float (n_frames, n_joints_out, 3), camera space, metres
   lengths     optional int (n_videos,): frames per video when several videos are
               concatenated along the first axis (they must sum to n_frames)
@@ -50,14 +51,21 @@ def _int_tuple(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
 
-def _image_size(text: str) -> tuple[float, float]:
+def _pixels(text: str) -> float:
     try:
-        width, height = (float(v) for v in text.split(","))
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTH,HEIGHT (e.g. 1000,1002)") from None
-    if not (width > 0 and height > 0 and np.isfinite(width + height)):
-        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
-    return width, height
+        value = float("nan")
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number of pixels (give W H, e.g. 1920 1080)"
+        )
+    return value
+
+
+def _add_image_size(parser, help_text: str) -> None:
+    # One spelling for every command (``lift`` takes it the same way): two numbers, W H.
+    parser.add_argument("--image-size", nargs=2, type=_pixels, metavar=("W", "H"), help=help_text)
 
 
 def _device(text: str) -> str:
@@ -179,11 +187,23 @@ def _load_data(args, labelled: bool):
 
 
 def _check(X, y, name: str, n_joints_in, n_joints_out, channels=(2, 3)):
-    """Validate with errors naming the file; return the videos and poses as lists."""
-    X_list, _ = check_videos(X, f"{name}:keypoints", n_joints=n_joints_in, channels=channels)
-    if y is None:
-        return X_list, None
-    return X_list, check_targets(y, X_list, f"{name}:poses_3d", n_joints=n_joints_out)
+    """Validate; errors name the file and its arrays. Return the videos and poses as lists."""
+    try:
+        X_list, structure = check_videos(X, "keypoints", n_joints=n_joints_in, channels=channels)
+        if y is None:
+            return X_list, None
+        y_list, _ = check_videos(y, "poses_3d", n_joints=n_joints_out, channels=(3,))
+        if len(y_list) != len(X_list):
+            raise ValueError(f"poses_3d holds {len(y_list)} videos but keypoints {len(X_list)}")
+        for i, (pose, video) in enumerate(zip(y_list, X_list)):
+            if len(pose) != len(video):
+                at = "" if structure.kind == "array3" else f"[{i}]"  # one video: no index
+                raise ValueError(
+                    f"poses_3d{at} has {len(pose)} frames but keypoints{at} has {len(video)}"
+                )
+        return X_list, check_targets(y_list, X_list, "poses_3d", n_joints=n_joints_out)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _write_predictions(path: Path, poses, structure_kind: str):
@@ -233,7 +253,7 @@ def _fit_arguments(parser):
     add("--learning-rate", type=float, default=d["learning_rate"])
     add("--lr-decay", type=float, default=d["lr_decay"])
     add("--causal", action="store_true", help="use past frames only (real-time use)")
-    add("--image-size", type=_image_size, help="W,H: keypoints are pixels of W x H images")
+    _add_image_size(parser, "keypoints are pixels of W x H images (stored in the model)")
     add("--input-skeleton", type=_skeleton_name, default="h36m", help="h36m, coco or mpii")
     add("--output-skeleton", type=_skeleton_name, help="default: the input skeleton")
     add("--no-flip-augmentation", action="store_true")
@@ -250,7 +270,7 @@ def _fit(args) -> int:
     lifter = TemporalPoseLifter(
         filter_widths=args.filter_widths, channels=args.channels, dropout=args.dropout,
         causal=args.causal, input_skeleton=args.input_skeleton,
-        output_skeleton=args.output_skeleton, image_size=args.image_size, n_epochs=args.epochs,
+        output_skeleton=args.output_skeleton, image_size=_size(args), n_epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, lr_decay=args.lr_decay,
         flip_augmentation=not args.no_flip_augmentation,
         test_time_flip=not args.no_test_time_flip, early_stopping=args.early_stopping,
@@ -270,15 +290,31 @@ def _fit(args) -> int:
     return 0
 
 
+def _size(args):
+    return None if args.image_size is None else tuple(args.image_size)
+
+
 def _model_argument(parser):
     parser.add_argument("model", type=Path, help="model file written by skpose3d fit")
     parser.add_argument("--device", type=_device, help="override the model's device (e.g. cpu)")
+    _add_image_size(
+        parser,
+        "keypoints are pixels of W x H images (default: the image size the model was fitted "
+        "with; normalised screen units if it has none)",
+    )
 
 
 def _load_lifter(args):
-    from .persistence import load_model
+    from .persistence import load
 
-    return load_model(args.model, device=args.device)
+    lifter = load(args.model, device=args.device)
+    if not hasattr(lifter, "n_joints_in_"):
+        raise ValueError(f"{args.model} holds no fitted lifter (write one with skpose3d fit)")
+    if args.image_size is not None:  # the lifter normalises with the image size it is given
+        lifter.set_params(image_size=_size(args))
+    elif args.h36m is not None:  # already normalised per camera: must not be divided again
+        lifter.set_params(image_size=None)
+    return lifter
 
 
 def _predict_arguments(parser):

@@ -1,5 +1,6 @@
 """The fit / predict / evaluate commands, through skpose3d.__main__.main."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from skpose3d import TemporalPoseLifter, metrics
-from skpose3d.__main__ import main
+from skpose3d.__main__ import COMMANDS, main
+from skpose3d.camera import normalize_screen_coordinates
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--channels", "16", "--epochs", "1", "--filter-widths", "3,3", "--seed", "0"]
@@ -30,7 +32,7 @@ def files(tmp_path_factory):
     np.savez(d / "objects.npz", keypoints=objects)
     model = d / "model.skp3d"
     assert (
-        main(["fit", str(d / "train.npz"), "-o", str(model), "--image-size", "1000,1002", *FAST])
+        main(["fit", str(d / "train.npz"), "-o", str(model), "--image-size", "1000", "1002", *FAST])
         == 0
     )
     return d, model, keypoints, poses, lengths
@@ -90,7 +92,10 @@ def test_object_arrays_need_allow_pickle(files, tmp_path, capsys):
         (["predict", "{m}", "{d}/video.npy", "-o", "{t}/x.txt"], 2, "use a .npz or .npy"),
         (["evaluate", "{m}", "{d}/video.npy"], 1, "no 'poses_3d' array"),
         (["fit", "{d}/train.npz", "-o", "{t}/m", "--filter-widths", "3,2"], 2, "must be odd"),
-        (["fit", "{d}/train.npz", "-o", "{t}/m", "--image-size", "1000"], 2, "WIDTH,HEIGHT"),
+        (["fit", "{d}/train.npz", "-o", "{t}/m", "--image-size", "1000"], 2, "expected 2 arg"),
+        (["fit", "{d}/train.npz", "-o", "{t}/m", "--image-size", "1000", "0"], 2, "'0' is not a"),
+        (["predict", "{m}", "{d}/video.npy", "-o", "{t}/x.npy", "--image-size", "a", "1"], 2,
+         "'a' is not a positive number"),
         (["fit", "{d}/train.npz", "-o", "{t}/m", "--channels", "0"], 2, "'channels'"),
         (["fit", "{d}/train.npz", "-o", "{t}/m", "--input-skeleton", "xyz"], 2, "not a known"),
         (["fit", "{d}/train.npz", "-o", "{t}/m", "--device", "nope"], 2, "not a torch device"),
@@ -116,7 +121,7 @@ def test_inconsistent_lengths_and_targets(tmp_path, capsys):
     kp, poses = rng.normal(size=(20, 17, 2)), rng.normal(size=(20, 17, 3))
     np.savez(tmp_path / "a.npz", keypoints=kp, poses_3d=poses, lengths=[5, 10])
     np.savez(tmp_path / "b.npz", keypoints=kp, poses_3d=poses[:, :16])
-    for name, message in [("a", "'lengths' sums to 15"), ("b", "b.npz:poses_3d has 16 joints")]:
+    for name, message in [("a", "'lengths' sums to 15"), ("b", "b.npz: poses_3d has 16 joints")]:
         argv = ["fit", str(tmp_path / f"{name}.npz"), "-o", str(tmp_path / "m"), *FAST]
         assert main(argv) == 1
         assert message in capsys.readouterr().err
@@ -159,6 +164,60 @@ def test_h36m_files_through_the_loader(tmp_path, capsys):
     assert main(["evaluate", str(model), *h36m, "--subjects", "S9"]) == 0
     out = capsys.readouterr().out
     assert "4 videos, 80 frames" in out and "averaged over 1 actions" in out
-    argv = ["fit", *h36m, "-o", str(model), "--image-size", "1000,1000"]
+    argv = ["fit", *h36m, "-o", str(model), "--image-size", "1000", "1000"]
     assert main(argv) == 2
     assert "--image-size does not apply" in capsys.readouterr().err
+
+
+def test_version_prints_the_version_and_exits_0(capsys):
+    from skpose3d import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"skpose3d {__version__}\n"
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_is_plain_text_without_rest_markup(command, capsys):
+    assert main(["--help"] if command is None else [command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: skpose3d" in out
+    assert "``" not in out and not re.search(r":(class|func|mod|data|meth):`", out), out
+
+
+def test_predict_and_evaluate_take_pixels_with_image_size(files, tmp_path, capsys):
+    d, model, keypoints, poses, _ = files  # the model was fitted on pixels of 1000 x 1002
+    normalised = normalize_screen_coordinates(keypoints, 1000, 1002)
+    plain = tmp_path / "plain.skp3d"  # fitted on normalised screen units
+    np.savez(tmp_path / "norm.npz", keypoints=normalised, poses_3d=poses)
+    assert main(["fit", str(tmp_path / "norm.npz"), "-o", str(plain), *FAST]) == 0
+    want = TemporalPoseLifter.load(plain).predict(normalised[:30])
+    np.savez(tmp_path / "pixels.npz", keypoints=2 * keypoints[:30], poses_3d=poses[:30])
+    for m in (plain, model):  # the option also replaces the image size of a model that has one
+        out = tmp_path / "p.npz"
+        argv = ["predict", str(m), str(tmp_path / "pixels.npz"), "-o", str(out)]
+        assert main([*argv, "--image-size", "2000", "2004"]) == 0
+        with np.load(out) as got:
+            expected = want if m == plain else TemporalPoseLifter.load(m).predict(keypoints[:30])
+            np.testing.assert_allclose(got["poses_3d"], expected, atol=1e-5)
+    capsys.readouterr()
+    argv = ["evaluate", str(plain), str(tmp_path / "pixels.npz"), "--image-size", "2000", "2004"]
+    assert main(argv) == 0
+    mpjpe = 1000 * metrics.mpjpe([poses[:30]], [want])
+    assert f"{'MPJPE':8s} {mpjpe:8.1f}\n" in capsys.readouterr().out
+
+
+def test_frame_mismatch_names_the_file_and_its_arrays(files, tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "data.npz", keypoints=rng.normal(size=(548, 17, 2)),
+             poses_3d=rng.normal(size=(543, 17, 3)))  # fmt: skip
+    np.savez(tmp_path / "videos.npz", keypoints=rng.normal(size=(2, 30, 17, 2)),
+             poses_3d=rng.normal(size=(2, 25, 17, 3)))  # fmt: skip
+    model = files[1]
+    for name, message in [
+        ("data", "data.npz: poses_3d has 543 frames but keypoints has 548"),
+        ("videos", "videos.npz: poses_3d[0] has 25 frames but keypoints[0] has 30"),
+    ]:
+        for argv in (["evaluate", str(model)], ["fit", "-o", str(tmp_path / "m"), *FAST]):
+            assert main([*argv, str(tmp_path / f"{name}.npz")]) == 1
+            err = capsys.readouterr().err
+            assert message in err and " X" not in err, err
