@@ -211,16 +211,3 @@ def detection_score(keypoints: np.ndarray, score=None, place: str = "") -> float
         return float(score)
     detected = np.isfinite(keypoints[:, :2]).all(axis=1)
     return float(np.nanmean(keypoints[detected, 2])) if detected.any() else 0.0
-
-
-def check_image_size(image_size, name="image_size"):
-    """None, or (width, height) as two positive finite floats."""
-    if image_size is None:
-        return None
-    try:
-        width, height = (float(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (width, height) in pixels, got {image_size!r}") from None
-    if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
-        raise ValueError(f"{name} must be positive (width, height), got {image_size!r}")
-    return width, height

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import Detection, Detections, KeypointFileError, check_image_size, load_json, where
+from ..camera import check_image_size
+from ._common import Detection, Detections, KeypointFileError, load_json, where
 
 N_LANDMARKS = 33
 _FIELDS = ("x", "y", "visibility")

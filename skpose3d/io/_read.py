@@ -5,7 +5,8 @@ from __future__ import annotations
 import numbers
 from pathlib import Path
 
-from ._common import KeypointFile, KeypointFileError, check_image_size, load_json
+from ..camera import check_image_size
+from ._common import KeypointFile, KeypointFileError, load_json
 from ._detectors import read_openpose, read_results
 from ._mediapipe import read_mediapipe
 from ._tracks import assemble
