@@ -90,7 +90,7 @@ semi = SemiSupervisedLifter(**config, warmup_epochs=warmup_epochs)
 semi.fit(
     labeled.X,
     labeled.poses_3d,
-    X_unlabeled=UnlabeledVideos(unlabeled.X, intrinsics=unlabeled.intrinsics),
+    X2d_unlabeled=UnlabeledVideos(unlabeled.X, intrinsics=unlabeled.intrinsics),
 )
 print("loss terms of the last epoch:")
 for name in ["pose", "trajectory", "projection", "bone_length"]:

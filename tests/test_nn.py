@@ -117,3 +117,22 @@ def test_bn_momentum_never_freezes_statistics_within_an_epoch():
     assert bn_momentum(79, 80, batches_per_epoch=40) == pytest.approx(1 / 40)
     assert bn_momentum(0, 80, batches_per_epoch=5) == pytest.approx(0.1)
     assert bn_momentum(79, 80, batches_per_epoch=1500) == pytest.approx(0.001)
+
+
+def test_dropout_probability_is_the_one_the_forward_pass_uses():
+    net = TemporalConvNet(17, 2, 17, (3, 3), channels=16, dropout=0.5).train()
+    x = torch.randn(8, 9, 17, 2)
+
+    def two_passes():
+        torch.manual_seed(0)
+        a = net.forward_strided(x)
+        torch.manual_seed(1)
+        return a, net.forward_strided(x)
+
+    a, b = two_passes()
+    assert not torch.allclose(a, b)  # p = 0.5: different masks
+    assert net.set_dropout(0.0) is net and net.dropout.p == 0.0
+    a, b = two_passes()
+    torch.testing.assert_close(a, b)  # no dropout left: train mode is deterministic
+    with pytest.raises(ValueError, match="dropout must be in"):
+        net.set_dropout(1.0)
