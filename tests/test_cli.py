@@ -142,7 +142,7 @@ def test_python_dash_m_help():
     assert all(name in result.stdout for name in ("fit", "predict", "evaluate"))
 
 
-def test_h36m_files_through_the_loader(tmp_path, capsys):
+def test_h36m_files_through_the_loader(files, tmp_path, capsys):
     datasets = pytest.importorskip("skpose3d.datasets")
     if not hasattr(datasets, "load_h36m"):
         pytest.skip("skpose3d.datasets.load_h36m is not available")
@@ -167,6 +167,17 @@ def test_h36m_files_through_the_loader(tmp_path, capsys):
     argv = ["fit", *h36m, "-o", str(model), "--image-size", "1000", "1000"]
     assert main(argv) == 2
     assert "--image-size does not apply" in capsys.readouterr().err
+    # A model fitted on pixels (1000 x 1002) must not divide the per-camera normalised
+    # Human3.6M keypoints by its image size again.
+    pixel_model, out = files[1], tmp_path / "h36m_pred.npz"
+    argv = ["predict", str(pixel_model), *h36m, "--subjects", "S9", "-o", str(out)]
+    assert main(argv) == 0
+    data = datasets.load_h36m(path_3d, path_2d, subjects=["S9"])
+    X = [normalize_screen_coordinates(kp, c.width, c.height).astype(np.float32)
+         for kp, c in zip(data.keypoints, data.intrinsics)]  # fmt: skip
+    lifter = TemporalPoseLifter.load(pixel_model).set_params(image_size=None)
+    with np.load(out) as got:
+        np.testing.assert_allclose(got["poses_3d"], np.concatenate(lifter.predict(X)), atol=1e-5)
 
 
 def test_version_prints_the_version_and_exits_0(capsys):
