@@ -76,6 +76,14 @@ def _git_state() -> str:
     return (head or "unknown") + ("+dirty" if dirty else "")
 
 
+def thread_params(threads) -> dict:
+    """``{"n_jobs": threads}`` when the lifters have ``n_jobs`` (they then set torch's threads
+    inside ``fit``/``predict`` themselves), else ``{}`` (``torch.set_num_threads`` applies)."""
+    from skpose3d import TemporalPoseLifter
+
+    return {"n_jobs": threads} if "n_jobs" in TemporalPoseLifter().get_params() else {}
+
+
 def cpu_info() -> dict:
     """CPU model, the vector/matrix features that matter for torch on CPU, load, threads."""
     text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""

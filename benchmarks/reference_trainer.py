@@ -169,7 +169,7 @@ class ReferenceTrainer:
             n_in * X[0].shape[2], n_out * 3, self.widths, self.channels, self.dropout
         )
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, amsgrad=True)
-        bank = self._padded_bank(X, y)
+        bank = self.bank_ = self._padded_bank(X, y)
         self.history_ = []
         for epoch in range(self.n_epochs):
             self.history_.append(self.train_epoch(bank, epoch, rng))
@@ -202,6 +202,24 @@ class ReferenceTrainer:
             samples += len(ids)
         seconds = time.perf_counter() - start
         return {"epoch": epoch, "loss": total / samples, "samples": samples, "seconds": seconds}
+
+    @torch.no_grad()
+    def reestimate_bn(self, n_batches=150, seed=0):
+        """Diagnostic only (not part of the reference recipe): reset the BatchNorm running
+        statistics and average them (cumulatively) over ``n_batches`` training batches drawn as
+        in an epoch (train mode: mirroring and dropout on), without any weight update."""
+        bns = [self.net.expand_bn, *self.net.bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative moving average
+        self.net.train()
+        n = len(self.bank_[1])
+        pairs = torch.from_numpy(np.random.default_rng(seed).permutation(2 * n))
+        for b, ids in enumerate(pairs.split(self.batch_size)):
+            if b >= n_batches:
+                break
+            self.net(self._batch(self.bank_, ids % n, ids >= n)[0])
+        return self
 
     # -- evaluation ---------------------------------------------------------------------------
 
