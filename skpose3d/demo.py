@@ -275,14 +275,14 @@ def machine_summary() -> str:
     return ", ".join(parts)
 
 
+_FIGURE_DPI = 80
+
+
 def _figure(path: Path, test, predictions: dict, histories: dict) -> None:
     """Draw :func:`_draw_figure` and write it to ``path`` (PNG)."""
     fig = _draw_figure(test, predictions, histories)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=FIGURE_DPI)
-
-
-FIGURE_DPI = 80
+    fig.savefig(path, dpi=_FIGURE_DPI)
 
 
 def _draw_figure(test, predictions: dict, histories: dict):

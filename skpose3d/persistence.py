@@ -19,7 +19,7 @@ archive with four members:
     :func:`torch.save` and read with ``torch.load(weights_only=True, map_location="cpu")``.
 
 JSON has no tuples, skeletons or arrays, so those are written as tagged objects
-(``{"__type__": "tuple", "items": [...]}``, see :mod:`skpose3d._model_format`). Loading builds
+(``{"__type__": "tuple", "items": [...]}``, see ``skpose3d._model_format``). Loading builds
 only classes of this package and ``Pipeline``, looked up by name in a fixed set, so a file
 cannot make Python run code; a file written by a CUDA model loads on a CPU-only machine. Format
 version 1 files (lifters only, written before pipelines were supported) still load.
@@ -59,7 +59,8 @@ def save(estimator, path) -> Path:
     Parameters
     ----------
     estimator : estimator
-        A lifter (:class:`~skpose3d.TemporalPoseLifter`, :class:`~skpose3d.SemiSupervisedLifter`),
+        A lifter (:class:`~skpose3d.lifters.TemporalPoseLifter`,
+        :class:`~skpose3d.semi_supervised.SemiSupervisedLifter`),
         a :mod:`skpose3d.preprocessing` transformer, or a :class:`~sklearn.pipeline.Pipeline`
         whose steps are such estimators (or ``"passthrough"``).
     path : str or path-like
@@ -134,8 +135,8 @@ def _write_atomically(path: Path, members: dict, weights: bytes) -> None:
             os.remove(tmp)
 
 
+# The names used before save/load; kept so that existing code and files keep working.
 save_model = save
-"""Another name of :func:`save` (the name used before ``save``)."""
 
 
 def _package_version() -> str:
@@ -251,7 +252,6 @@ def load(path, *, device=None):
 
 
 load_model = load
-"""Another name of :func:`load` (the name used before ``load``)."""
 
 
 def _set_device(estimator, device) -> None:

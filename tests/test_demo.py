@@ -63,7 +63,7 @@ def test_demo_figure_keeps_every_text_inside_the_figure_and_its_own_axes(rng):
     pytest.importorskip("matplotlib")
     from matplotlib.text import Text
 
-    from skpose3d.demo import FIGURE_DPI, _draw_figure
+    from skpose3d.demo import _FIGURE_DPI, _draw_figure
 
     test = cmu_views(CMU_TEST_SUBJECTS[:1], max_clips=1, max_frames=60)
     truth = test.poses_3d[0] - test.poses_3d[0][:, :1]
@@ -71,7 +71,7 @@ def test_demo_figure_keeps_every_text_inside_the_figure_and_its_own_axes(rng):
     predictions = dict(zip(["single-frame", "temporal 27 frames"], noisy))
     histories = {name: [{"loss": 0.1 / (i + 1)} for i in range(16)] for name in predictions}
     fig = _draw_figure(test, predictions, histories)
-    drawn = _drawn_texts(fig, FIGURE_DPI)
+    drawn = _drawn_texts(fig, _FIGURE_DPI)
     assert len(drawn) > 40  # titles, labels and ticks of six panels
     owner = {id(t): ax for ax in fig.get_axes() for t in ax.findobj(Text)}
     box = fig.bbox
