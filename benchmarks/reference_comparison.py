@@ -306,7 +306,7 @@ def main(argv=None) -> int:
     r["machines"] = (machines if previous is not None else []) + [r["machine"]]
     out = args.output or (Path(tempfile.mkdtemp(prefix="refcmp_")) if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"reference_comparison_{args.epochs}ep"
+    stem = f"reference_comparison_{args.epochs}ep{args.tag}"
     (out / f"{stem}.json").write_text(json.dumps(r, indent=1) + "\n")
     text = markdown(r) if r["summary"] else json.dumps(runs, indent=1)
     (out / f"{stem}.md").write_text(text)

@@ -41,18 +41,23 @@ from speed import alternate, mm_contenders, smooth_video, summary  # noqa: E402
 from skpose3d import TemporalPoseLifter  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# configs: label -> (filter widths, channels, steps per measurement, rounds, warm-up call)
 FULL = dict(
-    configs={"27 frames x 256": ((3, 3, 3), 256, 16), "243 frames x 1024": ((3,) * 5, 1024, 3)},
+    configs={
+        "27 frames x 256": ((3, 3, 3), 256, 16, 3, True),
+        "243 frames x 1024": ((3,) * 5, 1024, 2, 2, False),  # ~1 GFLOP per sample: no warm-up
+    },
     batch=1024,
-    rounds=3,
     threads=(2, 1),
     mm_size=2048,
     profile_steps=12,
 )
 QUICK = dict(
-    configs={"27 frames x 16": ((3, 3, 3), 16, 2), "81 frames x 32": ((3,) * 4, 32, 2)},
+    configs={
+        "27 frames x 16": ((3, 3, 3), 16, 2, 2, True),
+        "81 frames x 32": ((3,) * 4, 32, 2, 2, True),
+    },
     batch=64,
-    rounds=2,
     threads=(2, 1),
     mm_size=128,
     profile_steps=2,
@@ -129,12 +134,12 @@ def throughput(cfg) -> dict:
         torch.set_num_threads(threads)
         mm = {k: v for k, v in mm_contenders(cfg["mm_size"]).items() if k == "torch.mm float32"}
         mm_rate = summary(alternate(mm, 3))["torch.mm float32"]["median"]
-        for label, (widths, channels, steps) in cfg["configs"].items():
+        for label, (widths, channels, steps, rounds, warm_up) in cfg["configs"].items():
             fns, wall = contenders(widths, channels, steps, cfg["batch"])
-            for fn in fns.values():  # warm-up: allocations, oneDNN kernel choice
+            for fn in fns.values() if warm_up else ():  # allocations, oneDNN kernel choice
                 fn()
             wall.clear()
-            rows = summary(_rates(fns, cfg["rounds"]), "reference loop")
+            rows = summary(_rates(fns, cfg["rounds"] or rounds), "reference loop")
             # whole fit() call: also clip bank, network build, precise BN, final copies
             fit_seconds = statistics.median(wall["TemporalPoseLifter.fit"])
             rows["TemporalPoseLifter.fit"]["whole_fit_samples_per_s"] = (
@@ -149,6 +154,8 @@ def throughput(cfg) -> dict:
                 "train_mflop_per_sample": flops / 1e6,
                 "fp32_mm_gflops": mm_rate / 1e9,
                 "steps_per_measurement": steps,
+                "rounds": cfg["rounds"] or rounds,
+                "warm_up_call": warm_up,
                 "batch": cfg["batch"],
             }
             ratio = rows["TemporalPoseLifter.fit"]["ratio_vs_reference loop"]
@@ -309,8 +316,8 @@ def markdown(r) -> str:
         f"{r['total_seconds'] / 60:.1f} min. Machine: {m['cpu']} ({', '.join(m['cpu_flags'])}), "
         f"{m['cpu_count']} CPUs, torch {m['torch']}, git {m['git']}, package "
         f"{m['skpose3d_path']}; load average (1 min) at start / end {r['load'][0]} / "
-        f"{r['load'][1]}. Medians of {r['config']['rounds']} alternating rounds; ratio = median "
-        "of per-round ratios.",
+        f"{r['load'][1]}. Medians of alternating rounds (order rotated each round; rounds per "
+        "model in the json); ratio = median of per-round ratios.",
         "",
         "| model, threads | package samples/s (epoch) | package samples/s (whole fit) "
         "| reference samples/s | package / reference "
@@ -381,11 +388,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
-    cfg["rounds"] = args.rounds or cfg["rounds"]
+    cfg["rounds"] = args.rounds  # None: each config's own
     start, load0 = time.perf_counter(), machine()["load_average"][0]
     r = {"quick": args.quick, "config": cfg, "throughput": throughput(cfg)}
     torch.set_num_threads(cfg["threads"][0])
-    label, (widths, channels, _) = next(iter(cfg["configs"].items()))
+    label, (widths, channels, *_) = next(iter(cfg["configs"].items()))
     steps = cfg["profile_steps"]
     r["profile"] = {
         "model": f"{label}, batch {cfg['batch']}",
