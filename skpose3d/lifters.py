@@ -142,11 +142,11 @@ class TemporalPoseLifter(StoredLifterMixin, RegressorMixin, BaseEstimator):
     Human3.6M and HumanEva configurations. BatchNorm momentum decays from 0.1 to 0.001 over the
     epochs, but never below one over the number of batches per epoch.
 
-    **Threads and reproducibility.** See the training guide: ``n_jobs=None`` (1 thread) was
-    never much slower than 2 threads for small models on 2 cores and far faster beside a busy
-    process. CPU ``fit`` at a fixed ``random_state`` repeats bit for bit with the same thread
-    count, torch build and CPU type; another thread count or CPU changes the rounding of sums
-    and with it, slowly over the epochs, the result. CUDA training is not bit-reproducible.
+    **Threads and reproducibility.** ``n_jobs=None`` is one thread: on a loaded 2-core machine
+    it fitted 4.7-6x and predicted 17x faster than two (training guide); idle, a second thread
+    can at best halve the time. CPU ``fit`` at a fixed ``random_state`` repeats bit for bit with
+    the same thread count, torch build and CPU type; another thread count or CPU changes the
+    rounding of sums and, slowly over the epochs, the result. CUDA training does not repeat.
 
     Examples
     --------
