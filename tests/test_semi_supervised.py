@@ -475,3 +475,12 @@ def test_precise_bn_reestimates_on_the_labeled_and_unlabeled_mixture(data):
     np.testing.assert_allclose(bn.running_var.numpy(), rows.var(axis=0), rtol=0.15)
     mean_error = np.abs(bn.running_mean.numpy() - rows.mean(axis=0)).max()
     assert mean_error < 0.3 * np.abs(bn.running_mean.numpy() - labeled_only.mean(axis=0)).max()
+
+
+def test_new_parameters_survive_a_model_file(data, tmp_path):
+    X, y = data
+    params = {**FAST, "n_epochs": 1, "bone_length_norm": "l2", "precise_bn": False, "n_jobs": 1}
+    lifter = SemiSupervisedLifter(**params).fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
+    loaded = SemiSupervisedLifter.load(lifter.save(tmp_path / "semi.skpose3d"))
+    assert loaded.get_params() == lifter.get_params()
+    np.testing.assert_array_equal(loaded.predict(X[:1])[0], lifter.predict(X[:1])[0])
