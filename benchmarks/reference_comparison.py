@@ -281,7 +281,7 @@ def main(argv=None) -> int:
         old = json.loads(args.reuse.read_text())
         if old["epochs"] != args.epochs or old["model"] != json.loads(json.dumps(model)):
             raise SystemExit(f"{args.reuse} has another protocol")
-        previous = old["runs"]
+        previous = {k: v for k, v in old["runs"].items() if k not in names}  # names: re-run
         machines = old.get("machines", [old["machine"]])
     runs = run(model, args.epochs, args.seeds, data, names, previous)
     runs = {name: by_seed for name, by_seed in runs.items() if by_seed}
