@@ -50,6 +50,7 @@ from torch import nn
 
 import skpose3d
 from skpose3d import TemporalPoseLifter
+from skpose3d.nn.fused import onednn_supports
 from skpose3d.nn.inference import pad_edges, predict_sequence
 from skpose3d.nn.temporal import TemporalConvNet
 
@@ -209,7 +210,7 @@ def mm_contenders(n: int) -> dict:
         a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
         name = str(dtype)[6:]
         out[f"torch.mm {name}"] = lambda a=a, b=b: (torch.mm(a, b), 2 * n**3)[1]
-        if onednn is not None and torch.backends.mkldnn.is_available():
+        if onednn is not None and onednn_supports(dtype):  # bf16 needs AVX-512 or AVX-NE-CONVERT
             out[f"oneDNN matmul {name}"] = lambda a=a, b=b: (
                 onednn(a, b, None, "none", [], ""),
                 2 * n**3,

@@ -105,6 +105,27 @@ def test_bfloat16_copy_stays_close():
     assert error.max() > 0  # it really ran in bf16
 
 
+@pytest.mark.parametrize("onednn_bf16", [True, False])
+def test_bfloat16_runs_with_and_without_onednn_bf16_kernels(monkeypatch, onednn_bf16):
+    """CPUs without AVX-512/AVX-NE-CONVERT have no oneDNN bf16 kernels (a raw RuntimeError
+    before): bf16 then runs on torch's own kernels with the same rounding."""
+    if onednn_bf16 and not fused.onednn_supports(torch.bfloat16):
+        pytest.skip("this CPU has no oneDNN bfloat16 kernels (needs AVX-512 or AVX-NE-CONVERT)")
+    real = fused.onednn_supports
+    monkeypatch.setattr(
+        fused,
+        "onednn_supports",
+        lambda dtype: real(dtype) and (onednn_bf16 or dtype != torch.bfloat16),
+    )
+    net = _net((3, 3), channels=32)
+    x = torch.randn(1, 60, 17, 2)
+    with torch.no_grad():
+        expected = net(x)
+    got = FusedTemporalConvNet(net, torch.bfloat16)(x)
+    error = (got - expected).abs()
+    assert 0 < error.max() <= 0.02 * expected.abs().max()
+
+
 def test_lifter_predict_matches_unfused_network_and_bf16_is_close():
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(60, 17, 2)).astype(np.float32) for _ in range(2)]

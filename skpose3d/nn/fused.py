@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -205,8 +207,29 @@ def _as_2d_kernel(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return weight[:, :, None, :].to(dtype).contiguous(memory_format=torch.channels_last)
 
 
+@functools.cache
+def onednn_supports(dtype: torch.dtype) -> bool:
+    """Whether this CPU runs oneDNN's kernels in ``dtype``, probed once on tiny inputs.
+
+    oneDNN's bfloat16 kernels need AVX-512 (BW/VL/DQ) or AVX-NE-CONVERT and raise a
+    ``RuntimeError`` elsewhere (e.g. on AVX2-only CPUs); torch's own kernels then run bfloat16
+    (slowly, but with the same rounding of weights and activations).
+    """
+    try:
+        x = torch.ones(1, 2, 1, 3, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        if _conv_relu_onednn is not None:
+            w = _as_2d_kernel(torch.ones(2, 2, 3), dtype)
+            _conv_relu_onednn(x, w, None, [0, 0], [1, 1], [1, 1], 1, "relu", [], "")
+        if _linear_onednn is not None:
+            _linear_onednn(torch.ones(2, 2, dtype=dtype), torch.ones(2, 2, dtype=dtype), None,
+                           "none", [], "")  # fmt: skip
+    except RuntimeError:
+        return False
+    return True
+
+
 def _onednn(x: torch.Tensor) -> bool:
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16)
+    return x.device.type == "cpu" and x.dtype in _ONEDNN_DTYPES and onednn_supports(x.dtype)
 
 
 def _matmul_onednn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
