@@ -260,6 +260,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny smoke test")
     parser.add_argument("--only", nargs="+", default=None, help="run only these contenders")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--tag", default="", help="suffix of the results file names")
     parser.add_argument(
         "--reuse",
         type=Path,
