@@ -390,9 +390,19 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="only the models whose label starts with one of these (e.g. 27)",
+    )
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     cfg["rounds"] = args.rounds  # None: each config's own
+    if args.models:
+        cfg["configs"] = {
+            k: v for k, v in cfg["configs"].items() if any(k.startswith(m) for m in args.models)
+        }
     start, load0 = time.perf_counter(), machine()["load_average"][0]
     r = {"quick": args.quick, "config": cfg, "throughput": throughput(cfg)}
     torch.set_num_threads(cfg["threads"][0])
