@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
 from ._lifter_params import resolve_device, torch_threads
-from ._sequences import ClipBank
+from ._sequences import ClipBank, batch_indices
 from ._training import recompute_bn_statistics, run_epochs
 from .camera import flip_keypoints, flip_poses
 from .metrics import mpjpe
@@ -51,9 +52,13 @@ class FitContext:
         # What the epoch loop trains: one module, or both under one optimizer and BN schedule.
         self.networks = module if trajectory is None else Networks(module, trajectory)
 
+    def draw_flips(self, n: int) -> torch.Tensor:
+        """Which of ``n`` samples to mirror: each with probability 1/2 (bool tensor)."""
+        return torch.from_numpy(self.rng.random(n) < 0.5).to(self.device)
+
     def flip_half(self, x, y):
         """Mirror a random half of a batch: keypoints, poses and left/right joints."""
-        flip = torch.from_numpy(self.rng.random(len(x)) < 0.5).to(x.device)
+        flip = self.draw_flips(len(x)).to(x.device)
         x = torch.where(flip[:, None, None, None], flip_keypoints(x, self.skel_in), x)
         y = torch.where(flip[:, None, None], flip_poses(y, self.skel_out), y)
         return x, y
@@ -65,7 +70,7 @@ class FitContext:
     def supervised_step(self, batch, epoch):
         """Loss terms of a labeled batch ``(clips, absolute or relative poses)``."""
         x, y = batch
-        if self.lifter.flip_augmentation:
+        if self.lifter.flip_augmentation and not isinstance(batch, MirroredBatch):
             x, y = self.flip_half(x, y)
         pred = self.module.forward_strided(x)[:, 0]
         loss = mpjpe_loss(self.relative(pred), self.relative(y))
@@ -86,6 +91,41 @@ class FitContext:
             frames += len(video)
         self.module.train()
         return errors / frames
+
+
+class MirroredBatch(NamedTuple):
+    """A labeled batch whose random half was already mirrored where it was gathered (the
+    clip bank's mirrored copy), with the same draws as :meth:`FitContext.flip_half`: the
+    step does not flip it again."""
+
+    clips: torch.Tensor
+    poses: torch.Tensor
+
+
+def labeled_batches(ctx, bank, poses, batch_size: int):
+    """``batches(epoch)``: shuffled labeled clips and their poses, one predicted frame each.
+
+    With flip augmentation the bank gets a mirrored copy (videos and poses) once per fit and
+    each batch is gathered already half mirrored (a :class:`MirroredBatch`), instead of
+    mirroring whole batches and choosing with ``torch.where`` at every step; the random draws
+    and the values are those of :meth:`FitContext.flip_half`.
+    """
+    mirror = bool(ctx.lifter.flip_augmentation)
+    if mirror:
+        bank.add_mirror(lambda data: flip_keypoints(data, ctx.skel_in))
+        poses = torch.cat([poses, flip_poses(poses, ctx.skel_out)])
+    n = len(bank)
+
+    def batches(epoch):
+        order = torch.from_numpy(ctx.rng.permutation(n)).to(ctx.device)
+        for ids in batch_indices(order, batch_size):
+            if not mirror:
+                yield bank.clips(ids), poses[ids]
+                continue
+            flips = ctx.draw_flips(len(ids))
+            yield MirroredBatch(bank.clips(ids, flips), poses[ids + flips * n])
+
+    return batches
 
 
 class Networks(torch.nn.ModuleDict):
@@ -152,7 +192,7 @@ def run_training(lifter, ctx, videos, targets, train_idx, val_idx, history):
         val_x = [videos[i] for i in val_idx]
         val_y = [targets[i] for i in val_idx]
         validate = lambda: ctx.validation_error(val_x, val_y)  # noqa: E731
-    optimizer = torch.optim.Adam(ctx.networks.parameters(), lr=lifter.learning_rate, amsgrad=True)
+    optimizer = amsgrad(ctx.networks.parameters(), lifter.learning_rate, ctx.device)
     try:
         run_epochs(
             ctx.networks, optimizer, batches, step,
@@ -165,6 +205,17 @@ def run_training(lifter, ctx, videos, targets, train_idx, val_idx, history):
         _precise_bn(lifter, ctx, batches, step, history)
         raise
     _precise_bn(lifter, ctx, batches, step, history)
+
+
+def amsgrad(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
+    """The paper's optimiser, Amsgrad, with torch's fused kernel on CPU and CUDA.
+
+    One kernel per parameter instead of about ten elementwise ops: the for-loop Amsgrad took
+    7 ms of a 27 x 256 training step on one thread of an AVX2 EPYC and far more on two busy
+    threads (every small op waits for both). Same update up to float rounding.
+    """
+    fused = torch.device(device).type in ("cpu", "cuda")
+    return torch.optim.Adam(parameters, lr=lr, amsgrad=True, fused=fused or None)
 
 
 def _precise_bn(lifter, ctx, batches, step, history) -> None:

@@ -247,10 +247,31 @@ class ClipBank:
             np.concatenate([s + np.arange(n) for s, n in zip(padded_starts, lengths)])
         ).to(device)
         self._offsets = torch.arange(self.clip_length, device=device)
+        self._mirror_offset = None  # where the mirrored copy of ``data`` starts, once added
 
     def __len__(self) -> int:
         return len(self.clip_starts)
 
-    def clips(self, frame_ids: torch.Tensor) -> torch.Tensor:
-        """Clips ``(len(frame_ids), clip_length, n_joints, C)`` centred (or ending) on frames."""
-        return self.data[self.clip_starts[frame_ids, None] + self._offsets]
+    def add_mirror(self, mirror) -> ClipBank:
+        """Keep ``mirror(data)`` beside the data, so :meth:`clips` can gather mirrored clips.
+
+        Mirroring (negate x, swap left/right joints) is exact and frame by frame, so a clip
+        gathered from the mirrored copy equals the mirrored clip, at no cost per batch.
+        """
+        if self._mirror_offset is None:
+            self._mirror_offset = len(self.data)
+            self.data = torch.cat([self.data, mirror(self.data)])
+        return self
+
+    def clips(self, frame_ids: torch.Tensor, mirrored: torch.Tensor | None = None) -> torch.Tensor:
+        """Clips ``(len(frame_ids), clip_length, n_joints, C)`` centred (or ending) on frames.
+
+        ``mirrored`` (bool, one per frame id; needs :meth:`add_mirror`) picks mirrored clips.
+        """
+        starts = self.clip_starts[frame_ids]
+        if mirrored is not None:
+            starts = starts + mirrored * self._mirror_offset
+        # One row gather over frames (index_select copies whole frames), not per element.
+        rows = (starts[:, None] + self._offsets).view(-1)
+        out = self.data.view(len(self.data), -1).index_select(0, rows)
+        return out.view(len(frame_ids), self.clip_length, *self.data.shape[1:])

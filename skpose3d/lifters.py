@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import warnings
 
-import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._fit_context import check_root_depth, fit_networks, run_training
+from ._fit_context import check_root_depth, fit_networks, labeled_batches, run_training
 from ._lifter_files import StoredLifterMixin
 from ._lifter_params import (
     LIFTER_CONSTRAINTS,
@@ -24,7 +23,7 @@ from ._lifter_params import (
     torch_threads,
 )  # fmt: skip
 from ._prediction import predict_poses, predict_trajectories
-from ._sequences import batch_indices, check_targets, check_videos, normalised_videos
+from ._sequences import check_targets, check_videos, normalised_videos
 from .camera import check_image_size
 from .metrics import mpjpe
 from .nn.temporal import check_filter_widths
@@ -338,12 +337,7 @@ class TemporalPoseLifter(StoredLifterMixin, RegressorMixin, BaseEstimator):
         """``(batches, step)``: an epoch's batches (a function of the epoch) and the step that
         trains on one batch. Here: shuffled labeled clips, one predicted frame each."""
 
-        def batches(epoch):
-            order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
-            for ids in batch_indices(order, self.batch_size):
-                yield bank.clips(ids), poses[ids]
-
-        return batches, ctx.supervised_step
+        return labeled_batches(ctx, bank, poses, self.batch_size), ctx.supervised_step
 
     def _commit(self, module, history, skel_in, skel_out, n_channels, trajectory=None):
         module.eval()

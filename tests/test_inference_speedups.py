@@ -273,3 +273,38 @@ def test_speed_benchmark_quick_smoke(tmp_path):
     assert results["memory"]["max_abs_difference_m"] < 1e-5
     assert results["gpu"]["available"] == torch.cuda.is_available()
     assert "## Targets" in (tmp_path / "speed.md").read_text()
+
+
+@pytest.mark.parametrize("by_mm", [False, True])
+def test_onednn_linear_weight_gradient_equals_f_linear_on_both_paths(monkeypatch, by_mm):
+    """The weight gradient through torch.mm on the transposed views (AVX2 CPUs) or through
+    oneDNN on transposed copies (AVX-512): both equal F.linear's."""
+    monkeypatch.setattr(fused, "_GRAD_WEIGHT_BY_MM", by_mm)
+    torch.manual_seed(0)
+    x = torch.randn(300, 40, requires_grad=True)
+    w = torch.randn(24, 40, requires_grad=True)
+    grad = torch.randn(300, 24)
+    got = torch.autograd.grad(onednn_linear(x, w), (x, w), grad)
+    ref = torch.autograd.grad(F.linear(x, w), (x, w), grad)
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_relu_dropout_gradient_is_grad_times_mask_where_relu_passes():
+    """The in-place ReLU x mask and its one-op backward, against a slow written-out gradient:
+    d out / d z = keep * (z > 0), so the gradient is grad there and 0 elsewhere."""
+    torch.manual_seed(0)
+    z0 = torch.randn(50, 12, dtype=torch.float64)
+    keep = torch.rand(50, 12) < 0.75
+    z = z0.clone().requires_grad_(True)
+    out = fused._ReluDropout.apply(z * 1.0, keep)  # a non-leaf, as a BatchNorm output is
+    grad = torch.randn_like(out)
+    (got,) = torch.autograd.grad(out, (z,), grad)
+    expected_out = torch.zeros_like(z0)
+    expected_grad = torch.zeros_like(z0)
+    for i in range(50):
+        for j in range(12):
+            if keep[i, j] and z0[i, j] > 0:
+                expected_out[i, j], expected_grad[i, j] = z0[i, j], grad[i, j]
+    torch.testing.assert_close(out.detach(), expected_out, atol=0, rtol=0)
+    torch.testing.assert_close(got, expected_grad, atol=0, rtol=0)

@@ -408,3 +408,78 @@ def test_n_jobs_must_not_be_zero(rng):
     X, y = _toy(rng)
     with pytest.raises(ValueError, match="n_jobs must be None, a positive int"):
         TemporalPoseLifter(**FAST, n_jobs=0).fit(X, y)
+
+
+# -- training-loop plumbing (issue 12, "train faster") ----------------------------------------
+
+
+def test_clip_bank_gathers_clips_and_mirrored_clips_exactly(rng):
+    from skpose3d._sequences import ClipBank
+    from skpose3d.camera import flip_keypoints
+    from skpose3d.skeleton import COCO
+
+    videos = [rng.normal(size=(n, 17, 2)).astype(np.float32) for n in (5, 12)]
+    bank = ClipBank(videos, 4, 4).add_mirror(lambda d: flip_keypoints(d, COCO))
+    ids = torch.tensor([0, 4, 5, 16, 7, 7])
+    mirrored = torch.tensor([False, True, False, True, True, False])
+    got = bank.clips(ids, mirrored)
+    # Slow reference: each frame's clip, edge frames repeated, written out frame by frame.
+    frames = [(0, t) for t in range(5)] + [(1, t) for t in range(12)]
+    for row, (i, m) in enumerate(zip(ids.tolist(), mirrored.tolist())):
+        v, t = frames[i]
+        last = len(videos[v]) - 1
+        clip = np.stack([videos[v][min(max(k, 0), last)] for k in range(t - 4, t + 5)])
+        expected = flip_keypoints(clip, COCO) if m else clip
+        np.testing.assert_array_equal(got[row].numpy(), expected)
+    np.testing.assert_array_equal(bank.clips(ids), bank.clips(ids, torch.zeros(6, dtype=bool)))
+
+
+def test_gathered_mirrored_batches_equal_flip_half_with_the_same_draws(rng):
+    """The fit's batches (mirrored where gathered) equal the plain batches mirrored by
+    flip_half with the same random stream: same clips, same poses, same flips."""
+    from types import SimpleNamespace
+
+    from skpose3d._fit_context import FitContext, MirroredBatch, labeled_batches
+    from skpose3d._sequences import ClipBank
+    from skpose3d.skeleton import COCO, H36M
+
+    videos = [rng.normal(size=(n, 17, 2)).astype(np.float32) for n in (30, 41)]
+    poses = torch.from_numpy(rng.normal(size=(71, 17, 3)).astype(np.float32))
+    lifter = SimpleNamespace(flip_augmentation=True)
+    fast = FitContext(lifter, None, COCO, H36M, torch.device("cpu"), np.random.default_rng(3))
+    slow = FitContext(lifter, None, COCO, H36M, torch.device("cpu"), np.random.default_rng(3))
+    got = list(labeled_batches(fast, ClipBank(videos, 4, 4), poses, 16)(0))
+    bank = ClipBank(videos, 4, 4)
+    order = torch.from_numpy(slow.rng.permutation(71))
+    expected = [slow.flip_half(bank.clips(ids), poses[ids]) for ids in order.split(16)]
+    assert len(got) == len(expected) == 5 and all(isinstance(b, MirroredBatch) for b in got)
+    for (x, y), (ex, ey) in zip(got, expected):
+        torch.testing.assert_close(x, ex, atol=0, rtol=0)
+        torch.testing.assert_close(y, ey, atol=0, rtol=0)
+
+
+def test_fused_amsgrad_follows_the_for_loop_amsgrad():
+    """The fit's optimiser (torch's fused Amsgrad kernel) takes the steps of the plain one."""
+    from skpose3d._fit_context import amsgrad
+
+    torch.manual_seed(0)
+    nets = [_small_net() for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    fast = amsgrad(nets[0].parameters(), 1e-2, torch.device("cpu"))
+    plain = torch.optim.Adam(nets[1].parameters(), lr=1e-2, amsgrad=True, foreach=False)
+    assert fast.defaults["fused"]
+    for _ in range(5):
+        x = torch.randn(8, 9, 17, 2)
+        for net, opt in zip(nets, (fast, plain)):
+            opt.zero_grad()
+            torch.manual_seed(1)  # same dropout masks
+            net.forward_strided(x).square().mean().backward()
+            opt.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def _small_net():
+    from skpose3d.nn.temporal import TemporalConvNet
+
+    return TemporalConvNet(17, 2, 17, (3, 3), channels=16).train()
