@@ -308,3 +308,27 @@ def test_relu_dropout_gradient_is_grad_times_mask_where_relu_passes():
                 expected_out[i, j], expected_grad[i, j] = z0[i, j], grad[i, j]
     torch.testing.assert_close(out.detach(), expected_out, atol=0, rtol=0)
     torch.testing.assert_close(got, expected_grad, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("use", ["both", "product", "kept"])
+def test_window_linear_values_and_gradients_equal_the_plain_ops(use):
+    """One op for a window layer's product and its residual's rows: values and gradients
+    equal those of the view, matmul and slice it replaces, whichever outputs are used."""
+    torch.manual_seed(0)
+    rows = torch.randn(5 * 3, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(6, 3 * 8, dtype=torch.float64, requires_grad=True)
+    g_out, g_kept = torch.randn(5, 6, dtype=torch.float64), torch.randn(5, 8, dtype=torch.float64)
+    got = fused.window_linear(rows, weight, 3, 2)
+    ref = (rows.view(5, 24) @ weight.T, rows.view(5, 3, 8)[:, 2])
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+    def loss(outputs):
+        out, kept = outputs
+        return {"both": (out * g_out).sum() + (kept * g_kept).sum(),
+                "product": (out * g_out).sum(), "kept": (kept * g_kept).sum()}[use]  # fmt: skip
+
+    grads = torch.autograd.grad(loss(got), (rows, weight))
+    expected = torch.autograd.grad(loss(ref), (rows, weight), allow_unused=True)
+    for a, b, x in zip(grads, expected, (rows, weight)):
+        torch.testing.assert_close(a, torch.zeros_like(x) if b is None else b, atol=1e-12, rtol=0)

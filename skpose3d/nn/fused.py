@@ -270,6 +270,13 @@ def _matmul_onednn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _linear_onednn(a, b, None, "none", [], "")
 
 
+def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b.T`` (both contiguous): oneDNN where it runs, else ``torch.mm``."""
+    if _linear_onednn is not None and _onednn(a):
+        return _matmul_onednn(a, b)
+    return torch.mm(a, b.t())
+
+
 def _grad_weight(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``grad.T @ x``, the weight gradient of ``x @ weight.T``."""
     if _GRAD_WEIGHT_BY_MM or _linear_onednn is None or not _onednn(x):
@@ -296,6 +303,75 @@ class _OneDNNLinear(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_weight = _grad_weight(grad, x)
         return grad_x, grad_weight
+
+
+class _WindowLinear(torch.autograd.Function):
+    """A stride-``width`` convolution on frame rows and the rows its residual keeps, as one op.
+
+    Forward: ``rows.view(-1, width * C) @ weight.T`` and a copy of ``rows.view(-1, width,
+    C)[:, pick]``. Autograd would give ``rows`` two gradients, one a zero-filled tensor of its
+    size with the kept rows copied in, and add them; here the kept rows' gradient is added in
+    place into the product's input gradient (the same sums, ``a + 0`` terms left out).
+    """
+
+    @staticmethod
+    def forward(ctx, rows, weight, width, pick):
+        ctx.set_materialize_grads(False)
+        windows = rows.reshape(-1, weight.shape[1])
+        ctx.save_for_backward(windows, weight)
+        ctx.width, ctx.pick = width, pick
+        kept = rows.view(len(windows), width, rows.shape[1])[:, pick].clone()
+        return _product(windows, weight), kept
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad, grad_kept):
+        windows, weight = ctx.saved_tensors
+        grad_rows = grad_weight = None
+        if grad is None:  # only the kept rows were used
+            grad = torch.zeros(len(windows), len(weight), dtype=weight.dtype, device=weight.device)
+        grad = grad.contiguous()
+        if ctx.needs_input_grad[0]:
+            grad_windows = _product(grad, weight.t().contiguous())
+            if grad_kept is not None:
+                grad_windows.view(len(windows), ctx.width, -1)[:, ctx.pick] += grad_kept
+            grad_rows = grad_windows.view(len(windows) * ctx.width, -1)
+        if ctx.needs_input_grad[1]:
+            grad_weight = _grad_weight(grad, windows)
+        return grad_rows, grad_weight, None, None
+
+
+def window_linear(rows: torch.Tensor, weight: torch.Tensor, width: int, pick: int):
+    """A stride-``width`` convolution on frame rows, and the rows a residual keeps.
+
+    Parameters
+    ----------
+    rows : Tensor of shape (n_windows * width, C_in)
+        Frame rows, the ``width`` rows of each window consecutive.
+    weight : Tensor of shape (C_out, width * C_in)
+        The kernel laid out window-major (``conv.weight.permute(0, 2, 1)`` flattened).
+    width, pick : int
+        Window width and the row of each window that is kept (``0 <= pick < width``).
+
+    Returns
+    -------
+    out : Tensor of shape (n_windows, C_out)
+        ``rows.view(n_windows, width * C_in) @ weight.T`` (oneDNN's matmul where it runs).
+    kept : Tensor of shape (n_windows, C_in)
+        ``rows.view(n_windows, width, C_in)[:, pick]``.
+
+    Both are differentiable; ``rows`` gets one gradient tensor, the kept rows' gradient added
+    in place, instead of autograd's zero-filled copy and sum.
+
+    Examples
+    --------
+    >>> import torch
+    >>> rows, w = torch.randn(6, 4), torch.randn(5, 12)
+    >>> out, kept = window_linear(rows, w, 3, 1)
+    >>> torch.allclose(out, rows.view(2, 12) @ w.T, atol=1e-5), torch.equal(kept, rows[1::3])
+    (True, True)
+    """
+    return _WindowLinear.apply(rows.contiguous(), weight.contiguous(), int(width), int(pick))
 
 
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

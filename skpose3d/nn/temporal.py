@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import bn_relu_dropout, onednn_linear
+from .fused import bn_relu_dropout, onednn_linear, window_linear
 
 
 def check_filter_widths(filter_widths: Sequence[int]) -> tuple[int, ...]:
@@ -239,8 +239,10 @@ class TemporalConvNet(nn.Module):
         for i, width in enumerate(widths[1:]):
             # The residual keeps the frame the window's output belongs to: its centre,
             # or its last frame when causal.
-            res = h.view(-1, width, h.shape[1])[:, width - 1 if self.causal else width // 2]
-            h = self._window_layer(self.block_convs[2 * i], self.block_bns[2 * i], h, width)
+            weight = self.block_convs[2 * i].weight
+            kernel = weight.permute(0, 2, 1).reshape(weight.shape[0], -1)
+            z, res = window_linear(h, kernel, width, width - 1 if self.causal else width // 2)
+            h = self._activate(self.block_bns[2 * i], z)
             h = res + self._window_layer(
                 self.block_convs[2 * i + 1], self.block_bns[2 * i + 1], h, 1
             )
