@@ -1,8 +1,8 @@
 """skpose3d: 3D human pose estimation in video with temporal convolutions, scikit-learn style.
 
 The most used names are importable from here; they, and the submodules (``skpose3d.metrics``,
-``skpose3d.datasets``, ...), load on first use (PEP 562), so ``import skpose3d`` stays cheap and
-``import skpose3d.nn`` does not pull in scikit-learn.
+``skpose3d.datasets``, ``skpose3d.pretrained``, ...), load on first use (PEP 562), so
+``import skpose3d`` stays cheap and ``import skpose3d.nn`` does not pull in scikit-learn.
 """
 
 import importlib as _importlib

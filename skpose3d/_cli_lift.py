@@ -3,7 +3,9 @@
 read (:func:`skpose3d.io.read_keypoints`) -> fill gaps (:class:`~skpose3d.preprocessing.GapFiller`)
 -> map to the model's input skeleton (:class:`~skpose3d.preprocessing.KeypointMapper`) ->
 normalise with the image size (:class:`~skpose3d.preprocessing.ScreenNormalizer`) -> predict with
-a saved model (:func:`skpose3d.persistence.load_model`) -> write (:func:`skpose3d.io.write_poses`).
+a saved model (:func:`skpose3d.persistence.load_model`) or a pretrained one
+(:mod:`skpose3d.pretrained`, by name; the default is the one for the file's skeleton) -> write
+(:func:`skpose3d.io.write_poses`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ def _add_arguments(parser):
     add("input", type=Path, help="keypoint file, or OpenPose's output folder")
     add("--format", default="auto", choices=["auto", *FORMATS], help="default: from the file")
     add(
-        "--model", type=Path, required=True,
-        help="model file written by skpose3d fit or skpose3d.persistence.save_model",
-    )  # fmt: skip
+        "--model",
+        help="a pretrained model's name (see skpose3d.pretrained.list_models(); default: the "
+        "243-frame one for the file's skeleton) or a model file written by skpose3d fit or "
+        "skpose3d.persistence.save_model",
+    )
     add(
         "--image-size", nargs=2, metavar=("W", "H"),
         help="image width and height in pixels; needed unless the file records them",
@@ -49,6 +53,32 @@ def _image_size(values):
     if not (width > 0 and height > 0 and np.isfinite(width + height)):
         raise UsageError(f"--image-size {' '.join(values)}: width and height must be positive")
     return width, height
+
+
+# The pretrained model used when --model is not given, by the skeleton the reader returns.
+DEFAULT_PRETRAINED = {
+    "h36m": "h36m-243",
+    "coco": "coco-243",
+    "mpii": "mpii-243",
+    "mediapipe": "mediapipe-243",
+}
+
+
+def _load(model, skeleton, device):
+    """The lifter named or stored by ``--model``, and how to name it in the output."""
+    from . import pretrained
+    from .persistence import load_model
+
+    if model is None:
+        model = DEFAULT_PRETRAINED.get(skeleton, "coco-243")
+    if not Path(model).exists() and model in pretrained.list_models():
+        return pretrained._load_lifter(model, device=device), f"pretrained {model}"
+    if not Path(model).exists():
+        raise UsageError(
+            f"--model {model}: no such file, nor a pretrained model name (available: "
+            f"{', '.join(pretrained.list_models())})"
+        )
+    return load_model(model, device=device), str(model)
 
 
 def _track(text):
@@ -128,8 +158,6 @@ def _progress_bar(total, disabled):
 
 
 def _lift(args) -> int:
-    from .persistence import load_model
-
     size_arg = _image_size(args.image_size)
     if args.track is not None and args.all_tracks:
         raise UsageError("--track and --all-tracks exclude each other")
@@ -157,7 +185,7 @@ def _lift(args) -> int:
             f"{found.path}: the {found.format} file does not record the image size; pass "
             "--image-size W H in pixels"
         )
-    lifter = load_model(args.model, device=args.device)
+    lifter, model_name = _load(args.model, found.skeleton, args.device)
     if not all(hasattr(lifter, a) for a in ("input_skeleton_", "receptive_field_", "predict")):
         raise ValueError(f"{args.model}: holds a {type(lifter).__name__}, not a fitted lifter")
     X, keypoints_px, notes = _prepare(found, lifter, found.image_size)
@@ -166,7 +194,7 @@ def _lift(args) -> int:
     if getattr(lifter, "image_size", None) is not None:
         lifter.set_params(image_size=None)
     print(
-        f"model {args.model}: {type(lifter).__name__}, receptive field "
+        f"model {model_name}: {type(lifter).__name__}, receptive field "
         f"{lifter.receptive_field_} frames, {lifter.input_skeleton_.name} -> "
         f"{lifter.output_skeleton_.name}"
     )

@@ -159,3 +159,34 @@ def test_lift_animation(tmp_path, h36m_model):
     argv = ["lift", str(source), "--model", str(h36m_model[0]), "--image-size", "640", "480"]
     assert main([*argv, "--animation", str(gif)]) == 0
     assert gif.stat().st_size > 0
+
+
+# -- pretrained models by name ----------------------------------------------------------------
+
+
+def test_lift_with_a_pretrained_name_equals_its_pipeline(tmp_path, capsys):
+    from skpose3d import pretrained
+
+    source = _coco_file(tmp_path)
+    out = tmp_path / "poses.npz"
+    argv = ["lift", str(source), "--model", "coco-81-causal", "--image-size", str(W), str(H)]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "model pretrained coco-81-causal" in capsys.readouterr().out
+    found = read_keypoints(source, image_size=(W, H))
+    expected = pretrained.load("coco-81-causal", image_size=(W, H)).predict(found.videos)[0]
+    np.testing.assert_allclose(read_poses(out).videos[0], expected, atol=1e-5)
+
+
+def test_lift_defaults_to_the_pretrained_model_of_the_files_skeleton(tmp_path, capsys):
+    source = _mediapipe(tmp_path)
+    assert main(["lift", str(source), "--out", str(tmp_path / "p.npz")]) == 0
+    printed = capsys.readouterr().out
+    assert "model pretrained mediapipe-243" in printed and "mapped mediapipe -> h36m" in printed
+    assert read_poses(tmp_path / "p.npz").videos[0].shape == (T, 17, 3)
+
+
+def test_lift_unknown_model_name_lists_the_pretrained_ones(tmp_path, capsys):
+    source = str(_coco_file(tmp_path))
+    assert main(["lift", source, "--model", "cocoa-243", "--image-size", "640", "480"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file, nor a pretrained model name" in err and "coco-243" in err
