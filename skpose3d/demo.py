@@ -222,7 +222,7 @@ def _run(args) -> int:
     except ImportError:
         print(
             "\nmatplotlib is not installed, so no figure was drawn; "
-            "install it with: pip install 'skpose3d[plot]'"
+            "install it with: pip install matplotlib"
         )
     else:
         print(f"\nfigure (true vs predicted poses, training curves): {path.resolve()}")

@@ -184,14 +184,14 @@ def export_onnx(lifter, path, *, opset_version=None) -> Path:
     Raises
     ------
     ImportError
-        If ``onnx`` or ``onnxscript`` is not installed (``pip install 'skpose3d[onnx]'``).
+        If ``onnx`` or ``onnxscript`` is not installed (``pip install onnx onnxscript``).
     """
     for name in ("onnx", "onnxscript"):
         try:
             importlib.import_module(name)
         except ImportError:
             raise ImportError(
-                f"export_onnx needs the {name!r} package: pip install 'skpose3d[onnx]'"
+                f"export_onnx needs the {name!r} package: pip install onnx onnxscript"
             ) from None
     graph = InferenceGraph(lifter)
     dims = _dynamic_axes()

@@ -1,6 +1,6 @@
 """Plots with matplotlib: a 3D skeleton, an animation of predicted vs true poses, training curves.
 
-matplotlib is an optional extra (``pip install skpose3d[plot]``); it is imported when a function
+matplotlib is an optional extra (``pip install matplotlib``); it is imported when a function
 is called, so the rest of the package works without it.
 
 Poses are drawn in camera space: x to the right, y *down* and z forward (away from the camera),
@@ -30,7 +30,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            "skpose3d.plotting needs matplotlib; install it with: pip install skpose3d[plot]"
+            "skpose3d.plotting needs matplotlib; install it with: pip install matplotlib"
         ) from exc
     return plt
 

@@ -248,7 +248,7 @@ def test_missing_joints_have_zero_confidence_and_held_or_nan_coordinates(short_c
 
 
 def test_a_gap_at_the_start_takes_the_first_detection():
-    from skpose3d.datasets import _hold_last
+    from skpose3d.datasets.noise import _hold_last
 
     points = np.arange(12, dtype=float).reshape(6, 1, 2)
     missing = np.array([1, 1, 0, 1, 0, 0], bool)[:, None]

@@ -104,7 +104,7 @@ def test_demo_without_matplotlib_still_prints_the_table(tmp_path, capsys, monkey
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     assert main(["demo", "--quick", "--epochs", "1", "--output-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "single-frame" in out and "pip install 'skpose3d[plot]'" in out
+    assert "single-frame" in out and "pip install matplotlib" in out
     assert not (tmp_path / "demo.png").exists()
 
 

@@ -17,10 +17,7 @@ Every name is importable from here; by concern they live in :mod:`~skpose3d.data
 
 from .bundled import CMU_TEST_SUBJECTS, CMU_TRAIN_SUBJECTS, load_cmu_mocap
 from .h36m import H36M_TEST_SUBJECTS, H36M_TRAIN_SUBJECTS, load_h36m
-from .noise import (
-    DetectorNoise,
-    _hold_last,  # noqa: F401  (tests/test_datasets.py imports it from here)
-)
+from .noise import DetectorNoise
 from .views import VirtualCamera, default_cameras, make_views, scale_bones
 
 __all__ = [
