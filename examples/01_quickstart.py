@@ -112,7 +112,7 @@ print(f"score (-MPJPE in metres): {lifter.score(X_test, y_test):.4f}")
 # %%
 # Look at one prediction
 # ----------------------
-# Blue bones are on the subject's left, red on the right (needs ``skpose3d[plot]``).
+# Blue bones are on the subject's left, red on the right (needs matplotlib).
 
 fig = plt.figure(figsize=(8, 4))
 for i, (pose, title) in enumerate([(poses[0][10], "predicted"), (y_test[0][10], "true")]):
