@@ -125,7 +125,7 @@ def low_label_rows(train, test, training, verbose) -> dict:
     """Labels of one training subject; the others' 2D views as unlabeled video."""
     labeled = train.subjects == LABELED_SUBJECT
     X, y, _ = _subset(train, labeled)
-    X_unlabeled, _, cameras = _subset(train, ~labeled)
+    X2d_unlabeled, _, cameras = _subset(train, ~labeled)
     common = dict(filter_widths=LOW_LABEL_WIDTHS, random_state=SEED, verbose=verbose, **training)
     rows = {}
     for name, extra in LOW_LABEL_ROWS.items():
@@ -134,9 +134,9 @@ def low_label_rows(train, test, training, verbose) -> dict:
             continue
         lifter = SemiSupervisedLifter(**common, **extra)
         # Keypoints are normalised per camera, so the lifter gets pixel cameras per video.
-        unlabeled = UnlabeledVideos(X_unlabeled, intrinsics=cameras)
-        rows[name] = fit_and_score(name, lifter, X, y, test, X_unlabeled=unlabeled)
-        rows[name]["unlabeled_frames"] = int(sum(len(x) for x in X_unlabeled))
+        unlabeled = UnlabeledVideos(X2d_unlabeled, intrinsics=cameras)
+        rows[name] = fit_and_score(name, lifter, X, y, test, X2d_unlabeled=unlabeled)
+        rows[name]["unlabeled_frames"] = int(sum(len(x) for x in X2d_unlabeled))
     return rows
 
 

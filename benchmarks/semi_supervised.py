@@ -135,7 +135,7 @@ def fit_one(name: str, model: str, seed: int, quick: bool, threads: int) -> dict
         lifter.fit(X, y)
     else:
         cameras = [train.intrinsics[i] for i in idx]  # keypoints are normalised per camera
-        lifter.fit(X, y, X_unlabeled=UnlabeledVideos(X_unl, intrinsics=cameras))
+        lifter.fit(X, y, X2d_unlabeled=UnlabeledVideos(X_unl, intrinsics=cameras))
     row = {"setting": name, "model": model, "seed": seed, **evaluate(lifter, test)}
     row["fit_seconds"] = time.perf_counter() - start
     row["labeled_frames"] = int(sum(map(len, X)))

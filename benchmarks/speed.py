@@ -454,7 +454,7 @@ def semi_supervised_hook(quick: bool, rounds: int) -> dict | None:
 
     def semi():
         lifter = SemiSupervisedLifter(n_epochs=2, warmup_epochs=1, **common)
-        return n_labeled / lifter.fit(X, y, X_unlabeled=unl).history_[-1]["seconds"]
+        return n_labeled / lifter.fit(X, y, X2d_unlabeled=unl).history_[-1]["seconds"]
 
     rates = {"supervised": [], "semi-supervised": []}
     for _ in range(rounds):
