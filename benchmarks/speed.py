@@ -50,8 +50,8 @@ from torch import nn
 
 import skpose3d
 from skpose3d import TemporalPoseLifter
-from skpose3d.nn.fused import onednn_supports
 from skpose3d.nn.inference import pad_edges, predict_sequence
+from skpose3d.nn.products import onednn_supports
 from skpose3d.nn.temporal import TemporalConvNet
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -12,16 +12,16 @@ import torch
 import torch.nn.functional as F
 
 from skpose3d import TemporalPoseLifter
-from skpose3d.nn import fused
-from skpose3d.nn.fused import (
-    FusedTemporalConvNet,
+from skpose3d.nn import dropout, products
+from skpose3d.nn.dropout import (
     bn_relu_dropout,
     cheap_dropout,
     dropout_keep_probability,
     dropout_mask,
-    onednn_linear,
 )
+from skpose3d.nn.fused import FusedTemporalConvNet
 from skpose3d.nn.inference import predict_sequence
+from skpose3d.nn.products import onednn_linear
 from skpose3d.nn.temporal import TemporalConvNet
 
 from ._nets import trained_like
@@ -52,7 +52,7 @@ def test_fused_fallback_convolution_gives_the_same_result(monkeypatch):
     net = _net((3, 3, 3))
     x = torch.randn(1, 80, 17, 2)
     fast = FusedTemporalConvNet(net)(x)
-    monkeypatch.setattr(fused, "_conv_relu_onednn", None)
+    monkeypatch.setattr(products, "_conv_relu_onednn", None)
     torch.testing.assert_close(FusedTemporalConvNet(net)(x), fast, atol=1e-5, rtol=0)
 
 
@@ -109,11 +109,11 @@ def test_bfloat16_copy_stays_close():
 def test_bfloat16_runs_with_and_without_onednn_bf16_kernels(monkeypatch, onednn_bf16):
     """CPUs without AVX-512/AVX-NE-CONVERT have no oneDNN bf16 kernels (a raw RuntimeError
     before): bf16 then runs on torch's own kernels with the same rounding."""
-    if onednn_bf16 and not fused.onednn_supports(torch.bfloat16):
+    if onednn_bf16 and not products.onednn_supports(torch.bfloat16):
         pytest.skip("this CPU has no oneDNN bfloat16 kernels (needs AVX-512 or AVX-NE-CONVERT)")
-    real = fused.onednn_supports
+    real = products.onednn_supports
     monkeypatch.setattr(
-        fused,
+        products,
         "onednn_supports",
         lambda dtype: real(dtype) and (onednn_bf16 or dtype != torch.bfloat16),
     )
@@ -279,7 +279,7 @@ def test_speed_benchmark_quick_smoke(tmp_path):
 def test_onednn_linear_weight_gradient_equals_f_linear_on_both_paths(monkeypatch, by_mm):
     """The weight gradient through torch.mm on the transposed views (AVX2 CPUs) or through
     oneDNN on transposed copies (AVX-512): both equal F.linear's."""
-    monkeypatch.setattr(fused, "_GRAD_WEIGHT_BY_MM", by_mm)
+    monkeypatch.setattr(products, "_GRAD_WEIGHT_BY_MM", by_mm)
     torch.manual_seed(0)
     x = torch.randn(300, 40, requires_grad=True)
     w = torch.randn(24, 40, requires_grad=True)
@@ -297,7 +297,7 @@ def test_relu_dropout_gradient_is_grad_times_mask_where_relu_passes():
     z0 = torch.randn(50, 12, dtype=torch.float64)
     keep = torch.rand(50, 12) < 0.75
     z = z0.clone().requires_grad_(True)
-    out = fused._ReluDropout.apply(z * 1.0, keep)  # a non-leaf, as a BatchNorm output is
+    out = dropout._ReluDropout.apply(z * 1.0, keep)  # a non-leaf, as a BatchNorm output is
     grad = torch.randn_like(out)
     (got,) = torch.autograd.grad(out, (z,), grad)
     expected_out = torch.zeros_like(z0)
@@ -318,7 +318,7 @@ def test_window_linear_values_and_gradients_equal_the_plain_ops(use):
     rows = torch.randn(5 * 3, 8, dtype=torch.float64, requires_grad=True)
     weight = torch.randn(6, 3 * 8, dtype=torch.float64, requires_grad=True)
     g_out, g_kept = torch.randn(5, 6, dtype=torch.float64), torch.randn(5, 8, dtype=torch.float64)
-    got = fused.window_linear(rows, weight, 3, 2)
+    got = products.window_linear(rows, weight, 3, 2)
     ref = (rows.view(5, 24) @ weight.T, rows.view(5, 3, 8)[:, 2])
     for a, b in zip(got, ref):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)

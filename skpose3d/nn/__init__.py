@@ -1,8 +1,9 @@
 """Torch modules and tensor functions of skpose3d; they need torch only (no scikit-learn).
 
 The temporal convolution network (:mod:`~skpose3d.nn.temporal`), its fused inference form
-(:mod:`~skpose3d.nn.fused`, :mod:`~skpose3d.nn.inference`), causal streaming
-(:mod:`~skpose3d.nn.streaming`), the projection layer and lens model
+(:mod:`~skpose3d.nn.fused`, :mod:`~skpose3d.nn.inference`), the training form's cheaper
+dropout and matrix products (:mod:`~skpose3d.nn.dropout`, :mod:`~skpose3d.nn.products`),
+causal streaming (:mod:`~skpose3d.nn.streaming`), the projection layer and lens model
 (:mod:`~skpose3d.nn.projection`, :mod:`~skpose3d.nn.lens`) and the losses
 (:mod:`~skpose3d.nn.losses`). Nothing in this package imports the rest of skpose3d.
 
@@ -28,7 +29,10 @@ _NAMES = {
     "bone_lengths": "losses",
     "bone_length_loss": "losses",
 }
-_SUBMODULES = ("fused", "inference", "lens", "losses", "projection", "streaming", "temporal")
+_SUBMODULES = (
+    "dropout", "fused", "inference", "lens", "losses", "products", "projection", "streaming",
+    "temporal",
+)  # fmt: skip
 
 __all__ = sorted(_NAMES)
 

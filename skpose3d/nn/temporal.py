@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import bn_relu_dropout, onednn_linear, window_linear
+from .dropout import bn_relu_dropout
+from .products import onednn_linear, window_linear
 
 
 def check_filter_widths(filter_widths: Sequence[int]) -> tuple[int, ...]:
@@ -89,7 +90,7 @@ class TemporalConvNet(nn.Module):
     dropout : torch.nn.Dropout
         Holds the dropout probability ``dropout.p`` that every hidden layer applies in train
         mode. The forward passes do not call this module: they apply the same inverted dropout
-        with a cheaper mask (:func:`~skpose3d.nn.fused.bn_relu_dropout`), reading ``dropout.p``
+        with a cheaper mask (:func:`~skpose3d.nn.dropout.bn_relu_dropout`), reading ``dropout.p``
         on every call, so changing it (or :meth:`set_dropout`) takes effect at once.
 
     Examples
