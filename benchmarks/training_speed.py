@@ -316,7 +316,7 @@ def markdown(r) -> str:
         f"# Training throughput: TemporalPoseLifter.fit vs the plain reference loop"
         f"{' (quick)' if r['quick'] else ''}",
         "",
-        f"`python benchmarks/training_speed.py{' --quick' if r['quick'] else ''}`; "
+        f"`{r.get('command', 'python benchmarks/training_speed.py')}`; "
         f"{r['total_seconds'] / 60:.1f} min. Machine: {m['cpu']} ({', '.join(m['cpu_flags'])}), "
         f"{m['cpu_count']} CPUs, torch {m['torch']}, git {m['git']}, package "
         f"{m['skpose3d_path']}; load average (1 min) at start / end {r['load'][0]} / "
@@ -350,6 +350,8 @@ def markdown(r) -> str:
         )
         + ".",
     ]
+    if "profile" not in r:
+        return "\n".join(lines) + "\n"
     rp = r["profile"]["replay"]
     lines += [
         "",
@@ -396,6 +398,12 @@ def main(argv=None) -> int:
         default=None,
         help="only the models whose label starts with one of these (e.g. 27)",
     )
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the per-step profile (at 243 x 1024 it alone outlasts a 10-minute slot)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the results file names")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     cfg["rounds"] = args.rounds  # None: each config's own
@@ -405,25 +413,28 @@ def main(argv=None) -> int:
         }
     start, load0 = time.perf_counter(), machine()["load_average"][0]
     r = {"quick": args.quick, "config": cfg, "throughput": throughput(cfg)}
-    torch.set_num_threads(cfg["threads"][0])
-    label, (widths, channels, *_) = next(iter(cfg["configs"].items()))
-    steps = cfg["profile_steps"]
-    r["profile"] = {
-        "model": f"{label}, batch {cfg['batch']}",
-        "threads": cfg["threads"][0],
-        "replay": replay_step(widths, channels, steps, cfg["batch"]),
-        "profiler": profile_fit(widths, channels, steps, cfg["batch"]),
-    }
+    r["command"] = " ".join(["python benchmarks/training_speed.py", *(argv or sys.argv[1:])])
+    if not args.no_profile:
+        torch.set_num_threads(cfg["threads"][0])
+        label, (widths, channels, *_) = next(iter(cfg["configs"].items()))
+        steps = cfg["profile_steps"]
+        r["profile"] = {
+            "model": f"{label}, batch {cfg['batch']}",
+            "threads": cfg["threads"][0],
+            "replay": replay_step(widths, channels, steps, cfg["batch"]),
+            "profiler": profile_fit(widths, channels, steps, cfg["batch"]),
+        }
     r["machine"] = machine()
     r["load"] = [load0, r["machine"]["load_average"][0]]
     r["total_seconds"] = time.perf_counter() - start
     out = args.output or (Path(tempfile.mkdtemp(prefix="trainspeed_")) if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "training_speed.json").write_text(json.dumps(r, indent=1, default=float) + "\n")
+    name = "training_speed" + (f"_{args.tag}" if args.tag else "")
+    (out / f"{name}.json").write_text(json.dumps(r, indent=1, default=float) + "\n")
     text = markdown(r)
-    (out / "training_speed.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     print(text)
-    print(f"wrote {out / 'training_speed.json'} and .md")
+    print(f"wrote {out / name}.json and .md")
     return 0
 
 
