@@ -2,7 +2,8 @@
 
 Internal API of :mod:`skpose3d.semi_supervised` (which exports :class:`UnlabeledVideos`):
 splitting ``y`` into labeled and unlabeled videos, gathering the unlabeled videos with one camera
-each, and the checks that name the argument, the video and the camera that is wrong.
+each, the checks that name the argument, the video and the camera that is wrong, and the
+endless shuffled stream that draws unlabeled clips.
 """
 
 from __future__ import annotations
@@ -195,3 +196,22 @@ def unlabeled_inputs(videos, unlabeled, X2d_unlabeled, intrinsics, n_joints, ima
         )
     wheres = [f"{w} (camera of {n})" for w, n in zip(wheres, names)]
     return own + extra, list(zip(cams, wheres))
+
+
+class EndlessIndices:
+    """Shuffled frame indices of the unlabeled pool, reshuffled each time it runs out."""
+
+    def __init__(self, n: int, rng):
+        self.n, self.rng = n, rng
+        self.order, self.pos = rng.permutation(n), 0
+
+    def take(self, count: int) -> np.ndarray:
+        parts = []
+        while count > 0:
+            if self.pos == self.n:
+                self.order, self.pos = self.rng.permutation(self.n), 0
+            part = self.order[self.pos : self.pos + count]
+            self.pos += len(part)
+            count -= len(part)
+            parts.append(part)
+        return np.concatenate(parts)

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._lifter_params import renamed_unlabeled
 from ._sequences import ClipBank, batch_indices, check_videos, normalised_videos, warn_if_pixels
 from ._unlabeled import (
+    EndlessIndices,
     UnlabeledVideos,
     check_labeled,
     is_missing,
@@ -32,7 +33,10 @@ from .nn.inference import sequence_padding
 from .nn.losses import bone_length_loss, mpjpe_loss, weighted_mpjpe_loss
 from .nn.projection import ProjectionLayer
 
-__all__ = ["SemiSupervisedLifter", "UnlabeledVideos"]
+__all__ = ["SemiSupervisedLifter", "UnlabeledVideos", "WARMUP_STEPS"]
+
+WARMUP_STEPS = 200
+"""int : Labeled-only optimizer steps that ``warmup_epochs="auto"`` asks for at least."""
 
 
 class SemiSupervisedLifter(TemporalPoseLifter):
@@ -56,7 +60,7 @@ class SemiSupervisedLifter(TemporalPoseLifter):
       whatever projects right.
 
     An epoch is one pass over the labeled frames; unlabeled clips are drawn in an endless
-    shuffled stream. The first ``warmup_epochs`` epochs use labeled data only. ``predict``
+    shuffled stream. The first epochs (``warmup_epochs``) use labeled data only. ``predict``
     returns **absolute** camera-space poses (pose + trajectory); ``score`` is the negative
     root-relative MPJPE over the labeled videos of ``y``.
 
@@ -76,9 +80,15 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         Weight of the 2D reprojection loss (normalised screen units).
     bone_length_weight : float, default=1.0
         Weight of the bone-length term (0 removes it: the paper's ablation).
-    warmup_epochs : int, default=1
-        Epochs over labeled data only before the unlabeled half joins (the paper: 1 epoch for
-        a labeled subject or more, 20 for tiny subsets).
+    warmup_epochs : int or "auto", default="auto"
+        Epochs over labeled data only before the unlabeled half joins. ``"auto"``: the fewest
+        epochs that make at least :data:`WARMUP_STEPS` (200) labeled-only optimizer steps
+        (at least 1, at most ``n_epochs``), resolved in ``warmup_epochs_``. Every warm-up of
+        the paper is that long or longer (1 epoch of subject S1 at batch 1024, 5 epochs of
+        10% of S1 at batch 64, 20 epochs for tiny subsets); a fixed 1 epoch of a small
+        labeled set (11 steps) made the lifter 82% worse than its supervised baseline in the
+        benchmark (``benchmarks/semi_supervised_paper.py``). When the warm-up fills the whole
+        schedule the unlabeled videos are not used and a UserWarning says so.
     projection : {"distorted", "linear"}, default="distorted"
         Lens model of the projection layer: radial k1-k3 and tangential p1, p2, or pinhole.
     projection_confidence : bool, default=False
@@ -100,7 +110,9 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         ``bone_length`` (unweighted terms; None in warm-up epochs), ``val_mpjpe``, ``seconds``
         and ``lr``.
     n_unlabeled_videos_ : int
-        Unlabeled videos used by the last ``fit``.
+        Unlabeled videos given to the last ``fit``.
+    warmup_epochs_ : int
+        The warm-up epochs of the last ``fit`` (``warmup_epochs`` resolved).
     n_iter_, receptive_field_, input_skeleton_, output_skeleton_, n_joints_in_, n_channels_in_
         As in :class:`~skpose3d.TemporalPoseLifter`.
 
@@ -127,7 +139,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
     >>> rng = np.random.default_rng(0)
     >>> poses = [rng.normal(scale=0.3, size=(40, 17, 3)) + [0, 0, 5] for _ in range(4)]
     >>> X = [normalize_screen_coordinates(project(p, cam), 1000, 1000) for p in poses]
-    >>> lifter = SemiSupervisedLifter(channels=32, n_epochs=2, random_state=0)
+    >>> lifter = SemiSupervisedLifter(channels=32, n_epochs=2, warmup_epochs=1, random_state=0)
     >>> _ = lifter.fit(X[:2], poses[:2], X2d_unlabeled=UnlabeledVideos(X[2:], intrinsics=cam))
     >>> lifter.predict(X[2:])[0].shape, sorted(lifter.history_[-1])[:3]
     ((40, 17, 3), ['bone_length', 'epoch', 'loss'])
@@ -139,7 +151,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         **{k: v for k, v in TemporalPoseLifter._parameter_constraints.items() if k != "trajectory"},
         "projection_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "bone_length_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "projection": [StrOptions({"distorted", "linear"})],
         "projection_confidence": ["boolean"],
         "bone_length_norm": [StrOptions({"l1", "l2"})],
@@ -173,7 +185,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         n_jobs=None,
         projection_weight=1.0,
         bone_length_weight=1.0,
-        warmup_epochs=1,
+        warmup_epochs="auto",
         projection="distorted",
         projection_confidence=False,
         bone_length_norm="l1",
@@ -247,9 +259,15 @@ random_state, verbose, warm_start, precise_bn, n_jobs
             warn_if_pixels(videos, "X", stacklevel=3)
         normalise = lambda vs: normalised_videos(vs, image_size, "X", warn=False)  # noqa: E731
         labeled_videos = normalise([videos[i] for i in labeled])
-        extra = (normalise(pool), vectors) if pool else None
-        self._fit_networks(labeled_videos, targets, widths, skel_in, skel_out, unlabeled=extra)
-        self.n_unlabeled_videos_ = len(pool)
+        n_clips = sum(len(v) for v in labeled_videos)
+        warmup = self._resolved_warmup(n_clips) if pool else self.n_epochs
+        extra = (normalise(pool), vectors, warmup) if pool else None
+        try:
+            self._fit_networks(labeled_videos, targets, widths, skel_in, skel_out, unlabeled=extra)
+        except FloatingPointError:  # the last good epoch was committed: describe it
+            self.n_unlabeled_videos_, self.warmup_epochs_ = len(pool), warmup
+            raise
+        self.n_unlabeled_videos_, self.warmup_epochs_ = len(pool), warmup
         return self
 
     def _run_training(self, ctx, videos, targets, train_idx, val_idx, history):
@@ -266,22 +284,42 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         if ctx.unlabeled is None:
             return super()._training_plan(ctx, bank, poses)
         padding = sequence_padding(ctx.module)
-        pool, vectors = ctx.unlabeled
+        pool, vectors, warmup = ctx.unlabeled
         pool_bank = ClipBank(pool, *padding, device=ctx.device)
-        frame_cams = np.repeat(vectors, [len(v) for v in pool], axis=0)
-        cams = torch.from_numpy(frame_cams).to(ctx.device)
-        stream = _EndlessIndices(len(pool_bank), ctx.rng)
+        cams = torch.from_numpy(self._frame_cameras(pool, vectors)).to(ctx.device)
+        stream = EndlessIndices(len(pool_bank), ctx.rng)
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
             for ids in batch_indices(order, self.batch_size):
-                if epoch < self.warmup_epochs:
+                if epoch < warmup:
                     yield bank.clips(ids), poses[ids]
                 else:
                     other = torch.from_numpy(stream.take(len(ids))).to(ctx.device)
                     yield bank.clips(ids), poses[ids], pool_bank.clips(other), cams[other]
 
         return batches, _SemiSupervisedStep(self, ctx, target_offset=padding[0])
+
+    def _resolved_warmup(self, n_clips: int) -> int:
+        """``warmup_epochs`` as a number of epochs for ``n_clips`` labeled clips (frames)."""
+        warmup = self.warmup_epochs
+        if warmup == "auto":
+            steps_per_epoch = -(-n_clips // self.batch_size)
+            warmup = min(max(1, -(-WARMUP_STEPS // steps_per_epoch)), self.n_epochs)
+        if warmup >= self.n_epochs:
+            warnings.warn(
+                f"SemiSupervisedLifter: the warm-up ({warmup} epochs) covers all "
+                f"n_epochs={self.n_epochs}, so the unlabeled videos are not used; raise "
+                "n_epochs, or set warmup_epochs (auto: at least "
+                f"{WARMUP_STEPS} labeled-only steps of batch_size={self.batch_size})",
+                UserWarning,
+                stacklevel=3,
+            )
+        return warmup
+
+    def _frame_cameras(self, pool, vectors) -> np.ndarray:
+        """The normalised camera of every frame of the unlabeled ``pool`` (one row each)."""
+        return np.repeat(vectors, [len(v) for v in pool], axis=0)
 
     def score(self, X, y, sample_weight=None):
         """Negative root-relative MPJPE (metres) over the labeled videos (``y`` not None).
@@ -301,25 +339,6 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         return super().score(X, y, sample_weight=sample_weight)
 
 
-class _EndlessIndices:
-    """Shuffled frame indices of the unlabeled pool, reshuffled each time it runs out."""
-
-    def __init__(self, n: int, rng):
-        self.n, self.rng = n, rng
-        self.order, self.pos = rng.permutation(n), 0
-
-    def take(self, count: int) -> np.ndarray:
-        parts = []
-        while count > 0:
-            if self.pos == self.n:
-                self.order, self.pos = self.rng.permutation(self.n), 0
-            part = self.order[self.pos : self.pos + count]
-            self.pos += len(part)
-            count -= len(part)
-            parts.append(part)
-        return np.concatenate(parts)
-
-
 class _SemiSupervisedStep:
     """One training step: labeled and unlabeled halves through both networks at once."""
 
@@ -335,6 +354,12 @@ class _SemiSupervisedStep:
         x = torch.where(flip[:, None, None, None], flip_keypoints(x, self.ctx.skel_in), x)
         return x, torch.where(flip[:, None], flip_intrinsics(cams), cams)
 
+    def _forward(self, x_lab, x_unl):
+        """Root-relative poses and trajectories of both halves, labeled first."""
+        x = torch.cat([x_lab, x_unl])  # one pass: both halves share BatchNorm statistics
+        pose = self.ctx.relative(self.ctx.module.forward_strided(x)[:, 0])
+        return pose, self.ctx.trajectory.forward_strided(x)[:, 0]
+
     def __call__(self, batch, epoch):
         if len(batch) == 2:  # warm-up: labeled data only
             return self.ctx.supervised_step(batch, epoch)
@@ -343,9 +368,7 @@ class _SemiSupervisedStep:
             x_lab, y_lab = self.ctx.flip_half(x_lab, y_lab)
             x_unl, cams = self._flip_unlabeled(x_unl, cams)
         n = len(x_lab)
-        x = torch.cat([x_lab, x_unl])  # one pass: both halves share BatchNorm statistics
-        pose = self.ctx.relative(self.ctx.module.forward_strided(x)[:, 0])
-        traj = self.ctx.trajectory.forward_strided(x)[:, 0]
+        pose, traj = self._forward(x_lab, x_unl)
         root = y_lab[:, self.root : self.root + 1]
         keypoints = x_unl[:, self.target_offset]
         projected = self.project(pose[n:] + traj[n:], cams)

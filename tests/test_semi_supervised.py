@@ -22,7 +22,10 @@ from skpose3d.skeleton import H36M
 from ._data import cmu_views
 
 CAM = h36m_intrinsics("54138969")  # the camera of cmu_views
-FAST = dict(filter_widths=(3, 3), channels=16, n_epochs=3, batch_size=32, random_state=0)
+FAST = dict(
+    filter_widths=(3, 3), channels=16, n_epochs=3, batch_size=32, warmup_epochs=1, random_state=0
+)
+ONE_EPOCH = {**FAST, "n_epochs": 1, "warmup_epochs": 0}  # the epoch uses the unlabeled videos
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,7 @@ def test_predictions_are_absolute_camera_space_poses(fitted, data):
 
 def test_weights_enter_the_total_loss(data):
     X, y = data
-    lifter = SemiSupervisedLifter(**FAST, warmup_epochs=0, projection_weight=2.0)
+    lifter = SemiSupervisedLifter(**{**FAST, "warmup_epochs": 0}, projection_weight=2.0)
     lifter.set_params(bone_length_weight=0.0, projection="linear")
     lifter.fit(X[:3], y[:3], X2d_unlabeled=X[3:], intrinsics=CAM)
     row = lifter.history_[0]
@@ -89,7 +92,7 @@ def test_weights_enter_the_total_loss(data):
 def test_no_unlabeled_video_trains_supervised_with_a_warning(data):
     X, y = data
     with pytest.warns(UserWarning, match="no unlabeled video"):
-        lifter = SemiSupervisedLifter(**{**FAST, "n_epochs": 1}).fit(X[:2], y[:2])
+        lifter = SemiSupervisedLifter(**ONE_EPOCH).fit(X[:2], y[:2])
     assert lifter.trajectory_module_ is not None and lifter.n_unlabeled_videos_ == 0
 
 
@@ -188,7 +191,7 @@ def test_bone_length_norm_combines_mean_length_differences(data, norm):
 
 def test_bone_length_norm_is_a_plain_validated_parameter(data):
     X, y = data
-    lifter = SemiSupervisedLifter(**{**FAST, "n_epochs": 1}, bone_length_norm="l2")
+    lifter = SemiSupervisedLifter(**ONE_EPOCH, bone_length_norm="l2")
     assert clone(lifter).get_params()["bone_length_norm"] == "l2"
     with pytest.raises(ValueError, match="bone_length_norm"):
         SemiSupervisedLifter(bone_length_norm="l3").fit(X[:2], y[:2], X[2:3], CAM)
@@ -227,7 +230,7 @@ def test_fit_compares_projections_with_the_centre_or_last_frame(data, monkeypatc
         original(self, lifter, ctx, target_offset)
 
     monkeypatch.setattr(_SemiSupervisedStep, "__init__", spy)
-    lifter = SemiSupervisedLifter(**{**FAST, "n_epochs": 1}, causal=causal)
+    lifter = SemiSupervisedLifter(**ONE_EPOCH, causal=causal)
     lifter.fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
     assert seen == [offset]  # receptive field 9: frame 4 of a clip, or its last frame 8
 
@@ -305,7 +308,7 @@ def _expected_training_sets(X, groups):
 def test_grid_search_gives_every_fold_all_unlabeled_videos(data):
     X, y, groups, unlabeled = _identified(data)
     _Recording.calls = []
-    lifter = _Recording(**{**FAST, "n_epochs": 1})
+    lifter = _Recording(**ONE_EPOCH)
     search = GridSearchCV(
         Pipeline([("identity", FunctionTransformer()), ("lifter", lifter)]),
         {"lifter__warmup_epochs": [0, 1]},
@@ -332,7 +335,7 @@ def test_plain_unlabeled_list_is_sliced_by_scikit_learn_the_pitfall(data):
     plain = [x.copy() for x in X]
     _Recording.calls = []
     search = GridSearchCV(
-        _Recording(**{**FAST, "n_epochs": 1}), {"warmup_epochs": [0]},
+        _Recording(**ONE_EPOCH), {"warmup_epochs": [0]},
         cv=GroupKFold(n_splits=3), error_score="raise",
     )  # fmt: skip
     search.fit(X, y, groups=groups, X2d_unlabeled=plain, intrinsics=CAM)
@@ -346,7 +349,7 @@ def test_none_targets_mark_unlabeled_videos_in_cross_validation(data):
     groups_all = np.concatenate([groups, np.arange(len(unlabeled))])
     _Recording.calls = []
     search = GridSearchCV(
-        _Recording(**{**FAST, "n_epochs": 1}), {"warmup_epochs": [0]},
+        _Recording(**ONE_EPOCH), {"warmup_epochs": [0]},
         cv=GroupKFold(n_splits=3), error_score="raise",
     )  # fmt: skip
     search.fit(X_all, y_all, groups=groups_all, intrinsics=CAM)
@@ -439,7 +442,7 @@ def test_third_fit_argument_is_x2d_unlabeled_and_the_old_name_still_works(data):
     params = inspect.signature(SemiSupervisedLifter.fit).parameters
     assert list(params)[:5] == ["self", "X", "y", "X2d_unlabeled", "intrinsics"]
     assert list(inspect.signature(TemporalPoseLifter.fit).parameters)[3] == "X2d_unlabeled"
-    fast = {**FAST, "n_epochs": 1}
+    fast = ONE_EPOCH
     new = SemiSupervisedLifter(**fast).fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
     with pytest.warns(FutureWarning, match="X_unlabeled was renamed X2d_unlabeled"):
         old = SemiSupervisedLifter(**fast).fit(X[:2], y[:2], X_unlabeled=X[2:3], intrinsics=CAM)
@@ -455,7 +458,7 @@ def test_pixel_unlabeled_videos_behind_a_screen_normalizer_warn(data):
     pixels = [x * 500 + 500 for x in X]  # cmu_views' camera: 1000 pixels wide
     pipe = Pipeline(
         [("norm", ScreenNormalizer(image_size=(1000, 1000))),
-         ("lifter", SemiSupervisedLifter(**{**FAST, "n_epochs": 1}))]
+         ("lifter", SemiSupervisedLifter(**ONE_EPOCH))]
     )  # fmt: skip
     with pytest.warns(UserWarning, match=r"X2d_unlabeled\[0\] has 2D keypoints up to"):
         pipe.fit(pixels[:2], y[:2], lifter__X2d_unlabeled=pixels[2:3], lifter__intrinsics=CAM)
@@ -479,8 +482,31 @@ def test_precise_bn_reestimates_on_the_labeled_and_unlabeled_mixture(data):
 
 def test_new_parameters_survive_a_model_file(data, tmp_path):
     X, y = data
-    params = {**FAST, "n_epochs": 1, "bone_length_norm": "l2", "precise_bn": False, "n_jobs": 1}
+    params = {**ONE_EPOCH, "bone_length_norm": "l2", "precise_bn": False, "n_jobs": 1}
     lifter = SemiSupervisedLifter(**params).fit(X[:2], y[:2], X2d_unlabeled=X[2:3], intrinsics=CAM)
     loaded = SemiSupervisedLifter.load(lifter.save(tmp_path / "semi.skpose3d"))
     assert loaded.get_params() == lifter.get_params()
     np.testing.assert_array_equal(loaded.predict(X[:1])[0], lifter.predict(X[:1])[0])
+
+
+def test_auto_warm_up_lasts_at_least_warmup_steps_labeled_only_steps(data):
+    from skpose3d.semi_supervised import WARMUP_STEPS
+
+    X, y = data  # 3 labeled videos x 40 frames = 120 clips: 15 steps of 8 per epoch
+    params = {**FAST, "batch_size": 8, "n_epochs": 16, "warmup_epochs": "auto", "precise_bn": False}
+    lifter = SemiSupervisedLifter(**params).fit(X[:3], y[:3], X2d_unlabeled=X[3:], intrinsics=CAM)
+    expected = -(-WARMUP_STEPS // 15)  # 14 epochs: 210 steps
+    assert lifter.warmup_epochs_ == expected
+    labeled_only = [row["projection"] is None for row in lifter.history_]
+    assert labeled_only == [True] * expected + [False] * (16 - expected)
+    explicit = SemiSupervisedLifter(**{**params, "warmup_epochs": 3, "n_epochs": 4})
+    assert explicit.fit(X[:3], y[:3], X2d_unlabeled=X[3:], intrinsics=CAM).warmup_epochs_ == 3
+
+
+def test_a_warm_up_filling_the_schedule_warns_that_unlabeled_videos_go_unused(data):
+    X, y = data
+    lifter = SemiSupervisedLifter(**{**FAST, "warmup_epochs": "auto"})  # 4 steps per epoch
+    with pytest.warns(UserWarning, match="unlabeled videos are not used"):
+        lifter.fit(X[:3], y[:3], X2d_unlabeled=X[3:], intrinsics=CAM)
+    assert lifter.warmup_epochs_ == FAST["n_epochs"]
+    assert all(row["projection"] is None for row in lifter.history_)
