@@ -178,12 +178,13 @@ LARGE_HELD_OUT_SUBJECTS = (9,)  # 1,726 frames: never looked at while choosing a
 
 
 def cmu_large_views(
-    subjects, *, seed=0, path=LARGE_DATA, n_cameras=4, max_clips=None, max_frames=None
+    subjects, *, seed=0, path=LARGE_DATA, n_cameras=4, max_clips=None, max_frames=None, noise=True
 ):
     """The large set's clips of ``subjects`` filmed by the first ``n_cameras`` virtual
     Human3.6M cameras (azimuths 45°, 135°, 225°, 315°).
 
-    Detector noise on (``DetectorNoise()``, seeded by ``seed``), each subject's own recorded
+    Detector noise on (``DetectorNoise()``, seeded by ``seed``; ``noise=False``: the exact
+    projections, the paper's "ground-truth 2D"), each subject's own recorded
     skeleton (no bone rescaling). Returns the :func:`skpose3d.datasets.make_views` Bunch plus
     ``X``: (x, y) in normalised screen coordinates, per camera's image size.
     """
@@ -202,6 +203,7 @@ def cmu_large_views(
         subjects=all_subjects[keep],
         trials=trials[keep],
         cameras=default_cameras()[:n_cameras],
+        noise=noise,
         random_state=seed,
     )
     views.X = [

@@ -1,0 +1,108 @@
+"""The issue-10 benchmark's pieces: the paper's label subset and the ablation probes' steps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from skpose3d._fit_context import FitContext
+from skpose3d.camera import flip_intrinsics, flip_keypoints, h36m_intrinsics
+from skpose3d.nn.projection import ProjectionLayer
+from skpose3d.nn.temporal import TemporalConvNet
+from skpose3d.semi_supervised import _SemiSupervisedStep
+from skpose3d.skeleton import H36M
+
+from ._data import cmu_views
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+probes = pytest.importorskip("_semi_probes")
+paper = pytest.importorskip("semi_supervised_paper")
+
+CAM = h36m_intrinsics("54138969")  # the camera of cmu_views
+
+
+def test_label_chunks_are_one_contiguous_fraction_of_each_video():
+    rng = np.random.default_rng(0)
+    lengths = [50, 7, 101, 3]
+    views = SimpleNamespace(
+        X=[rng.normal(size=(n, 17, 2)) for n in lengths],
+        poses_3d=[rng.normal(size=(n, 17, 3)) for n in lengths],
+    )
+    X, y = paper.label_chunks(views, 0.1, seed=4)
+    assert [len(x) for x in X] == [5, 1, 10, 1]
+    starts = set()
+    for x, pose, full_x, full_y in zip(X, y, views.X, views.poses_3d):
+        start = int(np.flatnonzero(full_x[:, 0, 0] == x[0, 0, 0])[0])
+        np.testing.assert_array_equal(x, full_x[start : start + len(x)])
+        np.testing.assert_array_equal(pose, full_y[start : start + len(x)])  # aligned
+        starts.add(start)
+    assert len(starts) > 1  # chunk starts are drawn, not all at frame 0
+    again, _ = paper.label_chunks(views, 0.1, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(X, again))  # seeded
+
+
+def _step(step_class, flip=False):
+    torch.manual_seed(0)
+    kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0)
+    pose_net = TemporalConvNet(17, 2, 17, **kwargs).eval()
+    traj_net = TemporalConvNet(17, 2, 1, **kwargs).eval()
+    with torch.no_grad():
+        traj_net.shrink.bias.copy_(torch.tensor([0.0, 0.0, 5.0]))
+    lifter = SimpleNamespace(
+        flip_augmentation=flip, projection="distorted", projection_weight=1.0,
+        bone_length_weight=1.0, projection_confidence=False, bone_length_norm="l1",
+    )  # fmt: skip
+    rng = SimpleNamespace(random=lambda n: np.full(n, 0.1))  # flips every clip when enabled
+    ctx = FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
+    step = _SemiSupervisedStep(lifter, ctx, target_offset=4)
+    step.__class__ = step_class
+    return step, pose_net, traj_net
+
+
+def _batch(n=4, rf=9):
+    X, y, _ = cmu_views(n_videos=n, max_frames=40)
+    x = torch.from_numpy(np.stack([v[5 : 5 + rf] for v in X]))
+    poses = torch.from_numpy(np.stack([p[5 : 5 + rf] for p in y]))
+    cams = torch.from_numpy(np.tile(CAM.normalized(), (n // 2, 1)).astype(np.float32))
+    return x, poses, cams
+
+
+def test_separate_batchnorm_probe_runs_each_half_on_its_own():
+    step, pose_net, traj_net = _step(probes._SeparateBatchNormStep)
+    x, poses, cams = _batch()
+    calls = []
+    for net in (pose_net, traj_net):
+        original = net.forward_strided
+        net.forward_strided = lambda t, f=original: calls.append(len(t)) or f(t)
+    terms = step((x[:2], poses[:2, 4], x[2:], cams), epoch=1)
+    assert calls == [2, 2, 2, 2]  # the shipped step: [4, 4]
+    assert torch.isfinite(terms["loss"])
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_true_trajectory_probe_projects_the_pose_with_the_true_root(flip):
+    step, pose_net, traj_net = _step(probes._TrueTrajectoryStep, flip=flip)
+    x, poses, cams = _batch()
+    roots = poses[2:, 4, 0]  # the true root of each unlabeled clip's predicted frame
+    batch = (x[:2], poses[:2, 4], x[2:], torch.cat([cams, roots], dim=1))
+    first = step(batch, epoch=1)["projection"].detach()
+    with torch.no_grad():  # another trajectory network: the 2D loss must not change
+        traj_net.shrink.bias.add_(torch.tensor([0.3, -0.2, 2.0]))
+    again = step(batch, epoch=1)["projection"].detach()
+    assert float(again) == pytest.approx(float(first), rel=1e-6)
+    # Slow reference: the (mirrored) clip's pose plus its (mirrored) true root, projected with
+    # its (mirrored) camera, against its keypoints of the predicted frame.
+    x_unl, cams_unl = x[2:], cams
+    if flip:
+        x_unl, cams_unl = flip_keypoints(x_unl, H36M), flip_intrinsics(cams)
+        roots = roots * torch.tensor([-1.0, 1.0, 1.0])
+    with torch.no_grad():
+        pose = pose_net.forward_strided(torch.cat([x[:2], x_unl]))[2:, 0]
+        projected = ProjectionLayer()(pose - pose[:, :1] + roots[:, None], cams_unl)
+    expected = torch.linalg.norm(projected - x_unl[:, 4], dim=-1).mean()
+    assert float(first) == pytest.approx(float(expected), rel=1e-5)
