@@ -270,15 +270,18 @@ def main(argv=None) -> dict:
     )
     seconds = time.perf_counter() - start
     previous = args.output.with_suffix(".json") if args.output is not None else None
+    command = "python benchmarks/semi_supervised_paper.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     if args.update and previous is not None and previous.exists():
         old = json.loads(previous.read_text())
         done = {(r["row"], r["seed"]) for r in results}
         results = [r for r in old["results"] if (r["row"], r["seed"]) not in done] + results
         seconds += old["total_seconds"]
         load0 = old["load"][0]
+        command = old["command"]  # the run that made the table; updates only add rows
     report = {
-        "command": "python benchmarks/semi_supervised_paper.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "data": {k: results[0][k] for k in ("labeled_frames", "unlabeled_frames")},
         "results": results,
         "machine": machine(),
