@@ -32,7 +32,8 @@ class _SeparateBatchNormStep(_SemiSupervisedStep):
         (pose_lab, traj_lab), (pose_unl, traj_unl) = (
             [net.forward_strided(x)[:, 0] for net in nets] for x in (x_lab, x_unl)
         )
-        return self.ctx.relative(torch.cat([pose_lab, pose_unl])), torch.cat([traj_lab, traj_unl])
+        pose = self.ctx.trained_pose(torch.cat([pose_lab, pose_unl]))
+        return pose, torch.cat([traj_lab, traj_unl])
 
 
 class _TrueTrajectoryStep(_SemiSupervisedStep):

@@ -154,31 +154,43 @@ def _mean_std(values):
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def _differences(runs, seeds, split, baseline):
+    """Paired ``package - baseline`` differences per package contender and metric."""
+    diffs = {}
+    for name in runs:
+        if name in ("reference", REESTIMATED):
+            continue
+        row = {}
+        for k in METRICS:
+            d = [runs[name][s][split][k] - runs[baseline][s][split][k] for s in seeds]
+            mean, std = _mean_std(d)
+            se = std / math.sqrt(len(d))
+            row[k] = {
+                "per_seed": [round(v, 2) for v in d],
+                "mean": mean,
+                "std": std,
+                "se": se,
+                "package_le_reference_within_1se": mean <= se,
+            }
+        diffs[name] = row
+    return diffs
+
+
 def summarise(runs, seeds) -> dict:
-    """Mean ± std per contender and metric; paired package - reference differences, verdict."""
+    """Mean ± std per contender and metric; paired differences of each package contender
+    against the reference (and against its re-estimated weights when every seed has them)."""
     out = {}
     for split in ("test", "held_out"):
         table = {}
         for name, by_seed in runs.items():
-            table[name] = {k: _mean_std([by_seed[s][split][k] for s in seeds]) for k in METRICS}
-        diffs = {}
-        for name in runs:
-            if name in ("reference", REESTIMATED):
-                continue
-            row = {}
-            for k in METRICS:
-                d = [runs[name][s][split][k] - runs["reference"][s][split][k] for s in seeds]
-                mean, std = _mean_std(d)
-                se = std / math.sqrt(len(d))
-                row[k] = {
-                    "per_seed": [round(v, 2) for v in d],
-                    "mean": mean,
-                    "std": std,
-                    "se": se,
-                    "package_le_reference_within_1se": mean <= se,
-                }
-            diffs[name] = row
-        out[split] = {"mean_std": table, "difference_vs_reference": diffs}
+            have = [s for s in seeds if s in by_seed]
+            table[name] = {k: _mean_std([by_seed[s][split][k] for s in have]) for k in METRICS}
+        out[split] = {
+            "mean_std": table,
+            "difference_vs_reference": _differences(runs, seeds, split, "reference"),
+        }
+        if all(s in runs.get(REESTIMATED, {}) for s in seeds):
+            out[split]["difference_vs_reestimated"] = _differences(runs, seeds, split, REESTIMATED)
     return out
 
 
@@ -226,24 +238,29 @@ def markdown(r) -> str:
         for name, row in s["mean_std"].items():
             vals = " | ".join(f"**{a:.2f} ± {b:.2f}**" for a, b in row.values())
             lines.append(f"| {name} | mean ± std | {vals} | |")
-        for name, row in s["difference_vs_reference"].items():
-            vals = " | ".join(
-                f"{d['mean']:+.2f} ± {d['se']:.2f} ("
-                + ", ".join(f"{v:+.1f}" for v in d["per_seed"])
-                + ")"
-                for d in row.values()
-            )
-            lines.append(f"| {name} − reference | mean ± SE (per seed) | {vals} | |")
+        baselines = [("difference_vs_reference", "reference")]
+        if "difference_vs_reestimated" in s:
+            baselines.append(("difference_vs_reestimated", REESTIMATED))
+        for key, baseline in baselines:
+            for name, row in s[key].items():
+                vals = " | ".join(
+                    f"{d['mean']:+.2f} ± {d['se']:.2f} ("
+                    + ", ".join(f"{v:+.1f}" for v in d["per_seed"])
+                    + ")"
+                    for d in row.values()
+                )
+                lines.append(f"| {name} − {baseline} | mean ± SE (per seed) | {vals} | |")
         lines.append("")
-        for name, row in s["difference_vs_reference"].items():
-            verdict = {
-                METRICS[k][0]: "yes" if d["package_le_reference_within_1se"] else "**no**"
-                for k, d in row.items()
-            }
-            lines.append(
-                f"- {name} ≤ reference within one standard error: "
-                + ", ".join(f"{k} {v}" for k, v in verdict.items())
-            )
+        for key, baseline in baselines:
+            for name, row in s[key].items():
+                verdict = {
+                    METRICS[k][0]: "yes" if d["package_le_reference_within_1se"] else "**no**"
+                    for k, d in row.items()
+                }
+                lines.append(
+                    f"- {name} ≤ {baseline} within one standard error: "
+                    + ", ".join(f"{k} {v}" for k, v in verdict.items())
+                )
     lines += ["", "Training loss (mm) per 2 N samples, per seed:", ""]
     for name, by_seed in r["runs"].items():
         for seed, row in by_seed.items():

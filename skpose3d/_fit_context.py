@@ -67,13 +67,18 @@ class FitContext:
         """``poses`` (..., n_joints, 3) centred on the output skeleton's root joint."""
         return poses - poses[..., self.root : self.root + 1, :]
 
+    def trained_pose(self, pred):
+        """What the pose losses compare: the raw prediction, or with ``pose_loss="recentred"``
+        the prediction re-centred on its own root."""
+        return self.relative(pred) if self.lifter.pose_loss == "recentred" else pred
+
     def supervised_step(self, batch, epoch):
         """Loss terms of a labeled batch ``(clips, absolute or relative poses)``."""
         x, y = batch
         if self.lifter.flip_augmentation and not isinstance(batch, MirroredBatch):
             x, y = self.flip_half(x, y)
         pred = self.module.forward_strided(x)[:, 0]
-        loss = mpjpe_loss(self.relative(pred), self.relative(y))
+        loss = mpjpe_loss(self.trained_pose(pred), self.relative(y))
         if self.trajectory is None:
             return {"loss": loss}
         root = y[:, self.root : self.root + 1]

@@ -57,6 +57,7 @@ LIFTER_CONSTRAINTS = {
     "trajectory": ["boolean"],
     "precise_bn": ["boolean"],
     "n_jobs": [numbers.Integral, None],
+    "pose_loss": [StrOptions({"raw", "recentred"})],
 }
 
 

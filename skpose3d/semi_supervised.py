@@ -69,13 +69,14 @@ class SemiSupervisedLifter(TemporalPoseLifter):
     filter_widths, channels, dropout, causal, input_skeleton, output_skeleton, image_size, \
 n_epochs, batch_size, learning_rate, lr_decay, flip_augmentation, test_time_flip, \
 early_stopping, validation_fraction, n_iter_no_change, precision, chunk_frames, device, \
-random_state, verbose, warm_start, precise_bn, n_jobs
+random_state, verbose, warm_start, precise_bn, n_jobs, pose_loss
         As in :class:`~skpose3d.TemporalPoseLifter`. ``precise_bn`` re-estimates the BatchNorm
         statistics on the batches of the last epoch's kind: labeled and unlabeled halves
         together after warm-up (the mixture the networks trained on). The output skeleton
         must equal the input skeleton (projected joints are compared with the keypoints). Flip
         augmentation mirrors unlabeled clips too, and their cameras (normalised ``c_x`` and
-        ``p_1`` negated).
+        ``p_1`` negated). ``pose_loss`` also decides which pose the 2D projection adds the
+        trajectory to: the raw one (``"raw"``, as the authors' code) or the re-centred one.
     projection_weight : float, default=1.0
         Weight of the 2D reprojection loss (normalised screen units).
     bone_length_weight : float, default=1.0
@@ -183,6 +184,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
         warm_start=False,
         precise_bn=True,
         n_jobs=None,
+        pose_loss="raw",
         projection_weight=1.0,
         bone_length_weight=1.0,
         warmup_epochs="auto",
@@ -198,7 +200,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs
             image_size, n_epochs, batch_size, learning_rate, lr_decay, flip_augmentation,
             test_time_flip, early_stopping, validation_fraction, n_iter_no_change, precision,
             chunk_frames, device, random_state, verbose, warm_start,
-            precise_bn=precise_bn, n_jobs=n_jobs,
+            precise_bn=precise_bn, n_jobs=n_jobs, pose_loss=pose_loss,
         )  # fmt: skip
         del self.trajectory
         self.projection_weight = projection_weight
@@ -355,9 +357,9 @@ class _SemiSupervisedStep:
         return x, torch.where(flip[:, None], flip_intrinsics(cams), cams)
 
     def _forward(self, x_lab, x_unl):
-        """Root-relative poses and trajectories of both halves, labeled first."""
+        """Poses (as the losses see them) and trajectories of both halves, labeled first."""
         x = torch.cat([x_lab, x_unl])  # one pass: both halves share BatchNorm statistics
-        pose = self.ctx.relative(self.ctx.module.forward_strided(x)[:, 0])
+        pose = self.ctx.trained_pose(self.ctx.module.forward_strided(x)[:, 0])
         return pose, self.ctx.trajectory.forward_strided(x)[:, 0]
 
     def __call__(self, batch, epoch):

@@ -96,7 +96,8 @@ def test_comparison_summary_and_verdict():
     metrics = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
 
     def row(v):
-        return {split: {k: v for k in metrics} for split in ("test", "held_out")}
+        out = {split: {k: v for k in metrics} for split in ("test", "held_out")}
+        return {**out, "fit_seconds": 1.0, "train_loss_mm": [v]}
 
     runs = {
         "package": {0: row(50.0), 1: row(52.0), 2: row(51.0)},
@@ -113,6 +114,21 @@ def test_comparison_summary_and_verdict():
     assert not s["difference_vs_reference"]["package"]["mpjpe_mm"][
         "package_le_reference_within_1se"
     ]
+    assert "difference_vs_reestimated" not in s  # no re-estimated reference run
+    runs[comparison.REESTIMATED] = {0: row(58.0), 1: row(62.0)}  # seed 2 missing: not compared
+    assert "difference_vs_reestimated" not in comparison.summarise(runs, [0, 1, 2])["test"]
+    runs[comparison.REESTIMATED][2] = row(62.5)
+    s = comparison.summarise(runs, [0, 1, 2])["test"]
+    diff = s["difference_vs_reestimated"]["package"]["mpjpe_mm"]
+    assert diff["per_seed"] == [2.0, -1.0, -0.5]
+    text = comparison.markdown(
+        {"epochs": 3, "quick": True, "argv": [], "total_seconds": 1.0, "load": [0, 0],
+         "machine": {"cpu": "x", "cpu_flags": [], "cpu_count": 2, "torch_threads": 1,
+                     "torch": "t", "git": "g"},
+         "model": {"lr_decay": 0.95}, "train_view_frames": 1, "seeds": [0, 1, 2],
+         "runs": runs, "summary": comparison.summarise(runs, [0, 1, 2])}
+    )  # fmt: skip
+    assert "package − reference, BN re-estimated | mean ± SE" in text
 
 
 def test_training_flops_of_the_strided_form():

@@ -56,6 +56,7 @@ def _step(step_class, flip=False):
     lifter = SimpleNamespace(
         flip_augmentation=flip, projection="distorted", projection_weight=1.0,
         bone_length_weight=1.0, projection_confidence=False, bone_length_norm="l1",
+        pose_loss="recentred",
     )  # fmt: skip
     rng = SimpleNamespace(random=lambda n: np.full(n, 0.1))  # flips every clip when enabled
     ctx = FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)

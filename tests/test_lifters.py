@@ -214,7 +214,8 @@ def test_predictions_and_score_are_centred_on_the_output_skeletons_root(rng):
     assert lifter.score(X, y) == pytest.approx(-mpjpe(y, pred, root=6), rel=1e-6)
 
 
-def test_training_targets_are_centred_on_the_output_root(rng):
+@pytest.mark.parametrize("pose_loss", ["raw", "recentred"])
+def test_training_targets_are_centred_on_the_output_root(rng, pose_loss):
     from types import SimpleNamespace
 
     from skpose3d._fit_context import FitContext
@@ -222,20 +223,39 @@ def test_training_targets_are_centred_on_the_output_root(rng):
     from skpose3d.skeleton import MPII
 
     net = TemporalConvNet(16, 2, 16, (3,), channels=8).eval()
-    ctx = FitContext(
-        SimpleNamespace(flip_augmentation=False), net, MPII, MPII, torch.device("cpu"), rng
-    )
+    with torch.no_grad():  # a root output far from zero: the two losses then differ
+        net.shrink.bias[6 * 3 : 6 * 3 + 3] += 1.0
+    lifter = SimpleNamespace(flip_augmentation=False, pose_loss=pose_loss)
+    ctx = FitContext(lifter, net, MPII, MPII, torch.device("cpu"), rng)
     x = torch.from_numpy(rng.normal(size=(5, 3, 16, 2)).astype(np.float32))
     y = torch.from_numpy(rng.normal(size=(5, 16, 3)).astype(np.float32))
     loss = ctx.supervised_step((x, y), 0)["loss"].item()
     with torch.no_grad():
         pred = net.forward_strided(x)[:, 0].numpy()
     yn = y.numpy()
-    expected = np.mean(  # slow reference: a loop over samples and joints, both centred on 6
-        [np.linalg.norm((pred[i, j] - pred[i, 6]) - (yn[i, j] - yn[i, 6])) for i in range(5)
+    # Slow reference: a loop over samples and joints; the target centred on joint 6 (MPII's
+    # pelvis), the prediction as it is or centred on its own joint 6.
+    centre = (lambda p, i: p[i, 6]) if pose_loss == "recentred" else (lambda p, i: 0.0)
+    expected = np.mean(
+        [np.linalg.norm((pred[i, j] - centre(pred, i)) - (yn[i, j] - yn[i, 6])) for i in range(5)
          for j in range(16)]
     )  # fmt: skip
     assert loss == pytest.approx(expected, rel=1e-5)
+    other = np.mean(
+        [np.linalg.norm(pred[i, j] - pred[i, 6] - yn[i, j] + yn[i, 6]) for i in range(5)
+         for j in range(16)]
+    )  # fmt: skip
+    assert (other == pytest.approx(expected)) == (pose_loss == "recentred")
+
+
+def test_pose_loss_is_a_validated_parameter_and_raw_by_default(rng):
+    from skpose3d import SemiSupervisedLifter
+
+    assert TemporalPoseLifter().pose_loss == "raw" == SemiSupervisedLifter().pose_loss
+    X = [rng.normal(size=(12, 17, 2)).astype(np.float32)]
+    y = [rng.normal(size=(12, 17, 3)).astype(np.float32)]
+    with pytest.raises(ValueError, match="pose_loss"):
+        TemporalPoseLifter(pose_loss="centred", n_epochs=1, device="cpu").fit(X, y)
 
 
 def test_flip_augmentation_mirrors_y_with_the_output_skeleton(rng):

@@ -114,8 +114,9 @@ def test_unlabeled_wrapper_has_no_length():
 
 
 def _step_setup(
-    causal, rng_value=0.9, in_features=2, projection_confidence=False, bone_length_norm="l1"
-):
+    causal, rng_value=0.9, in_features=2, projection_confidence=False, bone_length_norm="l1",
+    pose_loss="recentred",
+):  # fmt: skip
     """A deterministic step (eval mode, no dropout) on exact projections of real poses."""
     torch.manual_seed(0)
     kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0, causal=causal)
@@ -126,7 +127,7 @@ def _step_setup(
     lifter = SimpleNamespace(
         flip_augmentation=True, projection="distorted", projection_weight=1.0,
         bone_length_weight=1.0, projection_confidence=projection_confidence,
-        bone_length_norm=bone_length_norm,
+        bone_length_norm=bone_length_norm, pose_loss=pose_loss,
     )  # fmt: skip
     rng = SimpleNamespace(random=lambda n: np.full(n, rng_value))  # 0.1 flips all, 0.9 none
     ctx = FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
@@ -165,6 +166,28 @@ def test_projection_term_compares_with_the_predicted_frame(data, causal):
     lengths = [[np.linalg.norm(q[j] - q[p]) for j, p in bones] for q in pose]
     lab, unl = np.mean(lengths[:2], axis=0), np.mean(lengths[2:], axis=0)
     assert terms["bone_length"].item() == pytest.approx(np.abs(unl - lab).mean(), rel=1e-4)
+
+
+def test_raw_pose_loss_projects_and_scores_the_raw_prediction(data):
+    step, pose_net, traj_net = _step_setup(False, pose_loss="raw")
+    with torch.no_grad():  # a root output far from zero: raw and re-centred then differ
+        pose_net.shrink.bias[:3] += torch.tensor([0.3, -0.2, 0.5])
+    x, poses = _clips(data)
+    cams = torch.from_numpy(np.tile(CAM.normalized(), (2, 1)).astype(np.float32))
+    y_lab = poses[:2, 4]
+    terms = step((x[:2], y_lab, x[2:], cams), epoch=1)
+    with torch.no_grad():
+        pose = pose_net.forward_strided(x)[:, 0].double().numpy()
+        traj = traj_net.forward_strided(x)[:, 0].double().numpy()
+    target = (y_lab - y_lab[:, :1]).double().numpy()
+    assert terms["pose"].item() == pytest.approx(
+        np.linalg.norm(pose[:2] - target, axis=-1).mean(), rel=1e-4
+    )
+    projected = [project(pose[b] + traj[b], CAM.normalized(), clamp=True) for b in (2, 3)]
+    expected = np.mean(
+        [np.linalg.norm(projected[b] - x[2 + b, 4].numpy(), axis=-1) for b in (0, 1)]
+    )
+    assert terms["projection"].item() == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize("norm", ["l1", "l2"])

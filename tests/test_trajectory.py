@@ -94,9 +94,9 @@ def test_test_time_flip_makes_predictions_mirror_equivariant(walks, fitted):
 def test_trajectory_term_is_wmpjpe_weighted_by_inverse_root_depth(walks, fitted):
     (X, y), _ = walks
     ctx = FitContext(
-        SimpleNamespace(flip_augmentation=False), fitted.module_, fitted.input_skeleton_,
-        fitted.output_skeleton_, torch.device("cpu"), np.random.default_rng(0),
-        fitted.trajectory_module_,
+        SimpleNamespace(flip_augmentation=False, pose_loss="raw"), fitted.module_,
+        fitted.input_skeleton_, fitted.output_skeleton_, torch.device("cpu"),
+        np.random.default_rng(0), fitted.trajectory_module_,
     )  # fmt: skip
     rf = fitted.receptive_field_
     x = torch.from_numpy(np.stack([X[i][:rf] for i in range(4)]))
