@@ -87,6 +87,16 @@ def package_lifter(model, epochs, seed, precise_bn=None) -> TemporalPoseLifter:
     )
 
 
+def protocol_views(quick=False):
+    """(train, test, held-out) views: training subjects by ``TRAIN_CAMERAS`` cameras, the
+    others by all four; ``quick``: one short clip per subject."""
+    limits = dict(max_clips=1, max_frames=120) if quick else {}
+    return tuple(
+        cmu_large_views(s, seed=i, n_cameras=TRAIN_CAMERAS if i == 0 else 4, **limits)
+        for i, s in enumerate((LARGE_TRAIN_SUBJECTS, LARGE_TEST_SUBJECTS, LARGE_HELD_OUT_SUBJECTS))
+    )
+
+
 REESTIMATED = "reference, BN re-estimated"  # diagnostic: the reference's weights, fresh BN stats
 
 
@@ -287,11 +297,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     start, load0 = time.perf_counter(), machine()["load_average"][0]
-    limits = dict(max_clips=1, max_frames=120) if args.quick else {}
-    data = tuple(
-        cmu_large_views(s, seed=i, n_cameras=TRAIN_CAMERAS if i == 0 else 4, **limits)
-        for i, s in enumerate((LARGE_TRAIN_SUBJECTS, LARGE_TEST_SUBJECTS, LARGE_HELD_OUT_SUBJECTS))
-    )
+    data = protocol_views(args.quick)
     model = QUICK_MODEL if args.quick else MODEL
     names = args.only or variants()
     previous = None

@@ -36,14 +36,8 @@ import torch.nn.functional as F
 from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _protocol import (  # noqa: E402
-    LARGE_HELD_OUT_SUBJECTS,
-    LARGE_TEST_SUBJECTS,
-    LARGE_TRAIN_SUBJECTS,
-    cmu_large_views,
-    machine,
-)
-from reference_comparison import MODEL, QUICK_MODEL, TRAIN_CAMERAS, package_lifter  # noqa: E402
+from _protocol import machine  # noqa: E402
+from reference_comparison import MODEL, QUICK_MODEL, package_lifter, protocol_views  # noqa: E402
 
 import skpose3d.nn.temporal as temporal  # noqa: E402
 from skpose3d import TemporalPoseLifter  # noqa: E402
@@ -110,11 +104,7 @@ def _torch_dropout(on: bool):
 
 def fit_one(name, seed, epochs, quick):
     torch.set_num_threads(1)
-    limits = dict(max_clips=1, max_frames=120) if quick else {}
-    train, test, held_out = (
-        cmu_large_views(s, seed=i, n_cameras=TRAIN_CAMERAS if i == 0 else 4, **limits)
-        for i, s in enumerate((LARGE_TRAIN_SUBJECTS, LARGE_TEST_SUBJECTS, LARGE_HELD_OUT_SUBJECTS))
-    )
+    train, test, held_out = protocol_views(quick)
     base = package_lifter(QUICK_MODEL if quick else MODEL, epochs, seed, precise_bn=True)
     params, probes = PROBES[name]
     lifter = ProbeLifter(**{**base.get_params(), **params})

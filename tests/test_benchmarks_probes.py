@@ -53,11 +53,11 @@ def test_paired_flips_show_every_frame_plain_and_mirrored_in_each_pair_of_epochs
 
 
 def test_quick_run_merges_new_rows_into_the_results_file(tmp_path, monkeypatch):
-    def bundled_views(subjects, *, seed=0, **kwargs):  # the large set lives in ../shared only
+    def bundled_views(quick):  # the bundled motion instead of the large set (not bundled)
         X, y, _ = cmu_views(n_videos=2, max_frames=40)
-        return SimpleNamespace(X=X, poses_3d=y)
+        return (SimpleNamespace(X=X, poses_3d=y),) * 3
 
-    monkeypatch.setattr(probes, "cmu_large_views", bundled_views)
+    monkeypatch.setattr(probes, "protocol_views", bundled_views)
 
     def run(*args):
         return probes.main(["--quick", "--jobs", "1", "--output", str(tmp_path), *args])
