@@ -19,6 +19,15 @@ with their cameras, and trains 27 frames (3, 3, 3) for **200 epochs, batch 64, l
 - **Supervised baseline:** :class:`~skpose3d.TemporalPoseLifter` with ``trajectory=True`` and
   the same schedule (labels only). Ablations change one thing of the recipe's semi-supervised
   lifter (``VARIANTS``; the probes are in ``_semi_probes.py``).
+- **Oracle (headroom):** a supervised lifter given the unlabeled videos' 3D as labels too, with
+  the recipe's number of steps and total decay: the error a perfect use of the unlabeled videos
+  could reach, so the largest gain this protocol allows.
+- **Fewer labels** (``--label-fraction F``, the paper's Fig. 3 direction: gains grow as labels
+  shrink): the same subject with chunks of ``F`` of each view, and every schedule scaled by
+  ``k = 0.1 / F`` so that the number of gradient steps, the unlabeled clips seen, the warm-up
+  steps and the total learning-rate decay stay those of the recipe: epochs x k, warm-up
+  epochs x k, decay ** (1 / k) (``scaled``). ``F = 0.025`` gives 20 warm-up epochs, the paper's
+  choice for tiny subsets.
 
 ``python benchmarks/semi_supervised_paper.py --seeds 0 1 2`` runs every row; ``--rows`` selects,
 ``--update`` merges into ``results/semi_supervised_paper.{json,md}``, ``--quick`` is a smoke
@@ -77,6 +86,7 @@ VARIANTS = {
     "unlabeled clips not flipped": ("recipe", "semi", {}, "no unlabeled flip"),
     "separate BatchNorm passes": ("recipe", "semi", {}, "separate BN"),
     "true trajectory in the 2D loss": ("recipe", "semi", {}, "true trajectory"),
+    "oracle: unlabeled videos' 3D as labels": ("recipe", "oracle", {}, None),
 }
 SUPERVISED_OF = {"recipe": "supervised", "old": "old settings: supervised",
                  "recipe, ground-truth 2D": "ground-truth 2D: supervised"}  # fmt: skip
@@ -94,25 +104,36 @@ def label_chunks(views, fraction: float, seed: int):
     return X, y
 
 
-def load(quick: bool, noise: bool = True) -> dict:
+def scaled(params: dict, label_fraction: float) -> dict:
+    """``params`` with its schedule stretched for ``label_fraction`` (module docstring)."""
+    k = LABEL_FRACTION / label_fraction
+    out = dict(params)
+    out["n_epochs"] = max(1, round(params["n_epochs"] * k))
+    if isinstance(params.get("warmup_epochs"), int):
+        out["warmup_epochs"] = round(params["warmup_epochs"] * k)
+    out["lr_decay"] = params["lr_decay"] ** (1 / k)
+    return out
+
+
+def load(quick: bool, noise: bool = True, label_fraction: float = LABEL_FRACTION) -> dict:
     limits = dict(max_clips=1, max_frames=120, noise=noise) if quick else {"noise": noise}
     lab = cmu_large_views(LABELED_SUBJECTS, seed=DATA_SEED, **limits)
-    X, y = label_chunks(lab, LABEL_FRACTION, DATA_SEED)
+    X, y = label_chunks(lab, label_fraction, DATA_SEED)
     unl = cmu_large_views(UNLABELED_SUBJECTS, seed=DATA_SEED + 3, **limits)
     test = cmu_large_views(LARGE_TEST_SUBJECTS, seed=1, **limits)
     held = cmu_large_views(LARGE_HELD_OUT_SUBJECTS, seed=2, **limits)
     return dict(X=X, y=y, unlabeled=unl, test=test, held_out=held)
 
 
-def make_lifter(row: str, seed: int, quick: bool):
+def make_lifter(row: str, seed: int, quick: bool, label_fraction: float = LABEL_FRACTION):
     schedule, model, changes, _ = VARIANTS[row]
     params = {**ARCHITECTURE, **SCHEDULES[schedule], "random_state": seed, "n_jobs": 1}
     if quick:
         params.update(channels=16, n_epochs=3, warmup_epochs=1)
-    if model == "supervised":
+    if model in ("supervised", "oracle"):
         params.pop("warmup_epochs")
-        return TemporalPoseLifter(trajectory=True, **params)
-    params.update(changes)
+        return TemporalPoseLifter(trajectory=True, **scaled(params, label_fraction))
+    params = scaled({**params, **changes}, label_fraction)
     if quick:
         params["warmup_epochs"] = min(params["warmup_epochs"], 1)
     probe = VARIANTS[row][3]
@@ -132,12 +153,16 @@ def evaluate(lifter, views) -> dict:
     }
 
 
-def fit_one(row: str, seed: int, quick: bool) -> dict:
+def fit_one(row: str, seed: int, quick: bool, label_fraction: float = LABEL_FRACTION) -> dict:
     """Fit and score one row with one seed (in its own process, one torch thread)."""
     torch.set_num_threads(1)
-    data = load(quick, noise=VARIANTS[row][0] not in NOISELESS)
-    lifter = make_lifter(row, seed, quick)
+    data = load(quick, noise=VARIANTS[row][0] not in NOISELESS, label_fraction=label_fraction)
     unl = data["unlabeled"]
+    if VARIANTS[row][1] == "oracle":  # every frame labeled; as many steps as the recipe
+        labeled = sum(map(len, data["X"]))
+        data["X"], data["y"] = data["X"] + list(unl.X), data["y"] + list(unl.poses_3d)
+        label_fraction *= sum(map(len, data["X"])) / labeled
+    lifter = make_lifter(row, seed, quick, label_fraction)
     start = time.perf_counter()
     if isinstance(lifter, SemiSupervisedLifter):
         cameras = list(unl.intrinsics)
@@ -149,6 +174,8 @@ def fit_one(row: str, seed: int, quick: bool) -> dict:
     else:
         lifter.fit(data["X"], data["y"])
     result = {"row": row, "seed": seed, "fit_seconds": time.perf_counter() - start}
+    result["schedule"] = {k: getattr(lifter, k) for k in ("n_epochs", "lr_decay", "batch_size")}
+    result["schedule"]["warmup_epochs"] = getattr(lifter, "warmup_epochs", None)
     result["test"] = evaluate(lifter, data["test"])
     result["held_out"] = evaluate(lifter, data["held_out"])
     result["labeled_frames"] = int(sum(map(len, data["X"])))
@@ -200,11 +227,20 @@ def markdown(report: dict) -> str:
     rows = by_row(report["results"])
     d = report["data"]
     m = report["machine"]
+    fraction = report.get("label_fraction", LABEL_FRACTION)
+    recipe = scaled(SCHEDULES["recipe"], fraction)
+    stretch = (
+        ""
+        if fraction == LABEL_FRACTION
+        else f" stretched to {recipe['n_epochs']} epochs, {recipe['warmup_epochs']} warm-up "
+        f"epochs, decay {recipe['lr_decay']:.4f} (the recipe's steps and total decay for "
+        f"{fraction:.1%} labels)"
+    )
     lines = [
         "# Semi-supervised back-projection: the paper's low-label protocol on the large CMU set",
         "",
         f"`{report['command']}` (and `--update` runs for added rows); "
-        f"{report['total_seconds'] / 60:.0f} min of fits in all. Labels: {LABEL_FRACTION:.0%} of "
+        f"{report['total_seconds'] / 60:.0f} min of fits in all. Labels: {fraction:.1%} of "
         f"subject {', '.join(map(str, LABELED_SUBJECTS))}'s views, one contiguous chunk each "
         f"({d['labeled_frames']:,} view-frames); unlabeled: subjects "
         f"{', '.join(map(str, UNLABELED_SUBJECTS))} ({d['unlabeled_frames']:,} view-frames, each "
@@ -212,11 +248,11 @@ def markdown(report: dict) -> str:
         f"out: subject {', '.join(map(str, LARGE_HELD_OUT_SUBJECTS))} (no setting was chosen on "
         "it). 27 frames, 256 channels, Amsgrad lr 1e-3, precise BatchNorm (the default). Recipe: "
         "200 epochs, batch 64 (+64 unlabeled), lr decay 0.98, 5 warm-up epochs (the paper's "
-        "command). Old settings: 10 epochs, batch 256, decay 0.95, 1 warm-up epoch. Errors in mm, "
-        "mean ± std over the seeds (the lifters' `random_state`; data fixed); trajectory: MPJPE "
-        f"of the root in camera space. Machine: {m['cpu']}, {m['cpu_count']} CPUs, torch "
-        f"{m['torch']}, two fits at a time with one thread each; load average "
-        f"{report['load'][0]} at start, {report['load'][1]} at end.",
+        f"command){stretch}. Old settings: 10 epochs, batch 256, decay 0.95, 1 warm-up epoch. "
+        "Errors in mm, mean ± std over the seeds (the lifters' `random_state`; data fixed); "
+        f"trajectory: MPJPE of the root in camera space. Machine: {m['cpu']}, "
+        f"{m['cpu_count']} CPUs, torch {m['torch']}, two fits at a time with one thread each; "
+        f"load average {report['load'][0]} at start, {report['load'][1]} at end.",
         "",
         "| row | seeds | " + " | ".join(COLUMNS) + " | held-out MPJPE | MPJPE change | fit (s) |",
         "|---|---|" + "---:|" * (len(COLUMNS) + 3),
@@ -260,13 +296,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (see --output)")
     parser.add_argument("--output", type=Path, default=None, help="path without suffix")
     parser.add_argument("--update", action="store_true", help="merge into the existing results")
+    parser.add_argument(
+        "--label-fraction", type=float, default=LABEL_FRACTION,
+        help="labeled fraction of each view (schedule stretched to the recipe's steps)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.output is None and not args.quick:
         args.output = RESULTS / "semi_supervised_paper"
     start, load0 = time.perf_counter(), machine()["load_average"][0]
     tasks = [(row, seed) for seed in args.seeds for row in args.rows]
     results = Parallel(n_jobs=args.jobs)(
-        delayed(fit_one)(row, seed, args.quick) for row, seed in tasks
+        delayed(fit_one)(row, seed, args.quick, args.label_fraction) for row, seed in tasks
     )
     seconds = time.perf_counter() - start
     previous = args.output.with_suffix(".json") if args.output is not None else None
@@ -275,18 +315,23 @@ def main(argv=None) -> dict:
     )
     if args.update and previous is not None and previous.exists():
         old = json.loads(previous.read_text())
+        if old.get("label_fraction", LABEL_FRACTION) != args.label_fraction:
+            parser.error(f"--update: {previous} holds another --label-fraction")
         done = {(r["row"], r["seed"]) for r in results}
         results = [r for r in old["results"] if (r["row"], r["seed"]) not in done] + results
         seconds += old["total_seconds"]
         load0 = old["load"][0]
         command = old["command"]  # the run that made the table; updates only add rows
+    # the header states the protocol's labels (an oracle row counts the unlabeled frames too)
+    real = next((r for r in results if VARIANTS[r["row"]][1] != "oracle"), results[0])
     report = {
         "command": command,
-        "data": {k: results[0][k] for k in ("labeled_frames", "unlabeled_frames")},
+        "data": {k: real[k] for k in ("labeled_frames", "unlabeled_frames")},
         "results": results,
         "machine": machine(),
         "total_seconds": seconds,
         "quick": args.quick,
+        "label_fraction": args.label_fraction,
     }
     report["load"] = [load0, report["machine"]["load_average"][0]]
     text = markdown(report)

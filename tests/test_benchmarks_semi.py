@@ -46,6 +46,52 @@ def test_label_chunks_are_one_contiguous_fraction_of_each_video():
     assert all(np.array_equal(a, b) for a, b in zip(X, again))  # seeded
 
 
+def test_fewer_labels_keep_the_recipes_steps_warm_up_steps_and_total_decay():
+    recipe = paper.SCHEDULES["recipe"]
+    assert paper.scaled(recipe, paper.LABEL_FRACTION) == recipe  # the recipe itself unchanged
+    for fraction in (0.025, 0.05):
+        out = paper.scaled(recipe, fraction)
+        k = paper.LABEL_FRACTION / fraction  # k times fewer batches per epoch
+        assert out["n_epochs"] == pytest.approx(recipe["n_epochs"] * k)
+        assert out["warmup_epochs"] == pytest.approx(recipe["warmup_epochs"] * k)
+        assert out["lr_decay"] ** out["n_epochs"] == pytest.approx(
+            recipe["lr_decay"] ** recipe["n_epochs"]
+        )
+        assert out["batch_size"] == recipe["batch_size"]
+    assert paper.scaled({**recipe, "warmup_epochs": "auto"}, 0.025)["warmup_epochs"] == "auto"
+    sup = paper.make_lifter("supervised", 0, quick=False, label_fraction=0.025)
+    semi = paper.make_lifter("warm-up 1 epoch", 0, quick=False, label_fraction=0.025)
+    assert (sup.n_epochs, semi.n_epochs, semi.warmup_epochs) == (800, 800, 4)  # row changes too
+    assert sup.lr_decay == semi.lr_decay == pytest.approx(0.98**0.25)
+
+
+def test_label_fraction_run_reports_its_labels_and_refuses_to_merge_another(tmp_path, monkeypatch):
+    def bundled(quick, noise=True, label_fraction=paper.LABEL_FRACTION):
+        X, y, _ = cmu_views(n_videos=4, max_frames=60)
+        views = SimpleNamespace(X=X, poses_3d=y, intrinsics=[CAM] * len(X))
+        lab_X, lab_y = paper.label_chunks(views, label_fraction, seed=0)
+        return dict(X=lab_X, y=lab_y, unlabeled=views, test=views, held_out=views)
+
+    monkeypatch.setattr(paper, "load", bundled)
+    out = tmp_path / "semi"
+    args = ["--quick", "--jobs", "1", "--output", str(out), "--rows", "supervised"]
+    report = paper.main([*args, "--label-fraction", "0.25"])
+    assert report["label_fraction"] == 0.25
+    assert report["data"]["labeled_frames"] == 4 * 15  # a quarter of each 60-frame view
+    assert report["results"][0]["schedule"]["n_epochs"] == round(3 * 0.1 / 0.25)
+    assert "Labels: 25.0% of" in out.with_suffix(".md").read_text()
+    with pytest.raises(SystemExit):  # rows of 10% labels would be mixed into a 25% table
+        paper.main([*args, "--update"])
+    oracle = "oracle: unlabeled videos' 3D as labels"
+    report = paper.main([*args, "--update", "--label-fraction", "0.25", "--rows", oracle])
+    rows = {r["row"]: r for r in report["results"]}
+    assert set(rows) == {"supervised", oracle}
+    assert report["data"]["labeled_frames"] == 60  # the header keeps the real labels
+    assert rows[oracle]["labeled_frames"] == 60 + 4 * 60  # every unlabeled frame labeled too
+    # five times the labeled frames: five times fewer epochs, so a faster decay per epoch
+    assert rows[oracle]["schedule"]["lr_decay"] == pytest.approx(0.98 ** (5 / 0.4))
+
+
 def _step(step_class, flip=False):
     torch.manual_seed(0)
     kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0)
