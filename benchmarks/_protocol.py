@@ -211,3 +211,22 @@ def cmu_large_views(
         for kp, cam in zip(views.keypoints, views.intrinsics)
     ]
     return views
+
+
+def subject_frames(subjects, path=LARGE_DATA) -> int:
+    """Frames of ``subjects`` in the large set (every camera sees them all)."""
+    with np.load(path) as data:
+        return int(data["lengths"][np.isin(data["subjects"], subjects)].sum())
+
+
+def rotation_error_deg(truth, pred) -> float:
+    """Mean angle (degrees) of the rotation that best aligns each predicted frame to the true
+    one (P-MPJPE's Procrustes rotation): the error of the body's global orientation."""
+    true, guess = (np.concatenate(v).astype(np.float64) for v in (truth, pred))
+    t0 = true - true.mean(axis=1, keepdims=True)
+    p0 = guess - guess.mean(axis=1, keepdims=True)
+    u, _, vt = np.linalg.svd(np.einsum("fji,fjk->fik", p0, t0))
+    signs = np.ones((len(u), 3))
+    signs[:, 2] = np.sign(np.linalg.det(u @ vt))  # a proper rotation, no reflection
+    trace = np.einsum("fik,fk,fki->f", u, signs, vt)  # tr(U diag(1, 1, d) V^T)
+    return float(np.degrees(np.arccos(np.clip((trace - 1) / 2, -1, 1))).mean())

@@ -28,6 +28,9 @@ with their cameras, and trains 27 frames (3, 3, 3) for **200 epochs, batch 64, l
   steps and the total learning-rate decay stay those of the recipe: epochs x k, warm-up
   epochs x k, decay ** (1 / k) (``scaled``). ``F = 0.025`` gives 20 warm-up epochs, the paper's
   choice for tiny subsets.
+- **Another labeled subject** (``--labeled-subjects``): labels from other subjects' views; ``k``
+  also counts their frames against subject 2's (``stretch``), so ``--labeled-subjects 1
+  --label-fraction 0.0261`` labels as many view-frames as the recipe, with its schedule.
 
 ``python benchmarks/semi_supervised_paper.py --seeds 0 1 2`` runs every row; ``--rows`` selects,
 ``--update`` merges into ``results/semi_supervised_paper.{json,md}``, ``--quick`` is a smoke
@@ -47,7 +50,14 @@ import torch
 from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _protocol import LARGE_HELD_OUT_SUBJECTS, LARGE_TEST_SUBJECTS, cmu_large_views, machine  # noqa: E402
+from _protocol import (  # noqa: E402
+    LARGE_HELD_OUT_SUBJECTS,
+    LARGE_TEST_SUBJECTS,
+    cmu_large_views,
+    machine,
+    rotation_error_deg,
+    subject_frames,
+)
 from _semi_probes import PROBES  # noqa: E402
 
 from skpose3d import SemiSupervisedLifter, TemporalPoseLifter, UnlabeledVideos  # noqa: E402
@@ -57,6 +67,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 LABELED_SUBJECTS = (2,)
 LABEL_FRACTION = 0.1
 UNLABELED_SUBJECTS = (3, 5, 6)
+# what a run's labels and unlabeled videos are (the command line can change each)
+PROTOCOL = dict(
+    label_fraction=LABEL_FRACTION,
+    labeled_subjects=list(LABELED_SUBJECTS),
+    unlabeled_subjects=list(UNLABELED_SUBJECTS),
+)
 DATA_SEED = 0
 ARCHITECTURE = dict(filter_widths=(3, 3, 3), channels=256, dropout=0.25, learning_rate=1e-3)
 SCHEDULES = {
@@ -104,9 +120,17 @@ def label_chunks(views, fraction: float, seed: int):
     return X, y
 
 
-def scaled(params: dict, label_fraction: float) -> dict:
-    """``params`` with its schedule stretched for ``label_fraction`` (module docstring)."""
+def stretch(label_fraction: float, labeled_subjects=LABELED_SUBJECTS) -> float:
+    """``k``: how many times fewer labeled frames than the recipe's (10% of subject 2) a run
+    has, so how many times the recipe's epochs give the recipe's steps."""
     k = LABEL_FRACTION / label_fraction
+    if tuple(labeled_subjects) != LABELED_SUBJECTS:
+        k *= subject_frames(LABELED_SUBJECTS) / subject_frames(labeled_subjects)
+    return k
+
+
+def scaled(params: dict, k: float) -> dict:
+    """``params`` with its schedule stretched ``k`` times (module docstring)."""
     out = dict(params)
     out["n_epochs"] = max(1, round(params["n_epochs"] * k))
     if isinstance(params.get("warmup_epochs"), int):
@@ -115,25 +139,27 @@ def scaled(params: dict, label_fraction: float) -> dict:
     return out
 
 
-def load(quick: bool, noise: bool = True, label_fraction: float = LABEL_FRACTION) -> dict:
+def load(quick: bool, noise: bool = True, protocol: dict = PROTOCOL) -> dict:
     limits = dict(max_clips=1, max_frames=120, noise=noise) if quick else {"noise": noise}
-    lab = cmu_large_views(LABELED_SUBJECTS, seed=DATA_SEED, **limits)
-    X, y = label_chunks(lab, label_fraction, DATA_SEED)
-    unl = cmu_large_views(UNLABELED_SUBJECTS, seed=DATA_SEED + 3, **limits)
+    lab = cmu_large_views(protocol["labeled_subjects"], seed=DATA_SEED, **limits)
+    X, y = label_chunks(lab, protocol["label_fraction"], DATA_SEED)
+    # (a test subject among them gets another draw of detector noise than its test views)
+    unl = cmu_large_views(protocol["unlabeled_subjects"], seed=DATA_SEED + 3, **limits)
     test = cmu_large_views(LARGE_TEST_SUBJECTS, seed=1, **limits)
     held = cmu_large_views(LARGE_HELD_OUT_SUBJECTS, seed=2, **limits)
     return dict(X=X, y=y, unlabeled=unl, test=test, held_out=held)
 
 
-def make_lifter(row: str, seed: int, quick: bool, label_fraction: float = LABEL_FRACTION):
+def make_lifter(row: str, seed: int, quick: bool, k: float = 1.0):
+    """The lifter of ``row``, its schedule stretched ``k`` times (``scaled``)."""
     schedule, model, changes, _ = VARIANTS[row]
     params = {**ARCHITECTURE, **SCHEDULES[schedule], "random_state": seed, "n_jobs": 1}
     if quick:
         params.update(channels=16, n_epochs=3, warmup_epochs=1)
     if model in ("supervised", "oracle"):
         params.pop("warmup_epochs")
-        return TemporalPoseLifter(trajectory=True, **scaled(params, label_fraction))
-    params = scaled({**params, **changes}, label_fraction)
+        return TemporalPoseLifter(trajectory=True, **scaled(params, k))
+    params = scaled({**params, **changes}, k)
     if quick:
         params["warmup_epochs"] = min(params["warmup_epochs"], 1)
     probe = VARIANTS[row][3]
@@ -150,19 +176,21 @@ def evaluate(lifter, views) -> dict:
         "p_mpjpe_mm": 1000 * p_mpjpe(truth, pred),
         "trajectory_mm": 1000
         * mpjpe([t[:, :1] for t in truth], [p[:, :1] for p in pred], root=None),
+        "rotation_deg": rotation_error_deg(truth, pred),
     }
 
 
-def fit_one(row: str, seed: int, quick: bool, label_fraction: float = LABEL_FRACTION) -> dict:
+def fit_one(row: str, seed: int, quick: bool, protocol: dict = PROTOCOL) -> dict:
     """Fit and score one row with one seed (in its own process, one torch thread)."""
     torch.set_num_threads(1)
-    data = load(quick, noise=VARIANTS[row][0] not in NOISELESS, label_fraction=label_fraction)
+    data = load(quick, noise=VARIANTS[row][0] not in NOISELESS, protocol=protocol)
     unl = data["unlabeled"]
+    k = stretch(protocol["label_fraction"], protocol["labeled_subjects"])
     if VARIANTS[row][1] == "oracle":  # every frame labeled; as many steps as the recipe
-        labeled = sum(map(len, data["X"]))
+        n_labeled = sum(map(len, data["X"]))
         data["X"], data["y"] = data["X"] + list(unl.X), data["y"] + list(unl.poses_3d)
-        label_fraction *= sum(map(len, data["X"])) / labeled
-    lifter = make_lifter(row, seed, quick, label_fraction)
+        k *= n_labeled / sum(map(len, data["X"]))
+    lifter = make_lifter(row, seed, quick, k)
     start = time.perf_counter()
     if isinstance(lifter, SemiSupervisedLifter):
         cameras = list(unl.intrinsics)
@@ -193,11 +221,13 @@ def fit_one(row: str, seed: int, quick: bool, label_fraction: float = LABEL_FRAC
 
 
 COLUMNS = {"MPJPE": "mpjpe_mm", "N-MPJPE": "n_mpjpe_mm", "P-MPJPE": "p_mpjpe_mm",
-           "trajectory": "trajectory_mm"}  # fmt: skip
+           "trajectory": "trajectory_mm", "orientation (°)": "rotation_deg"}  # fmt: skip
 
 
 def _mean_std(values) -> str:
     values = np.asarray(values, dtype=float)
+    if len(values) == 0:  # a metric added after the run
+        return "–"
     if len(values) == 1:
         return f"{values[0]:.1f}"
     return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
@@ -228,29 +258,32 @@ def markdown(report: dict) -> str:
     d = report["data"]
     m = report["machine"]
     fraction = report.get("label_fraction", LABEL_FRACTION)
-    recipe = scaled(SCHEDULES["recipe"], fraction)
-    stretch = (
+    labeled = report.get("labeled_subjects", LABELED_SUBJECTS)
+    unlabeled = report.get("unlabeled_subjects", UNLABELED_SUBJECTS)
+    recipe = scaled(SCHEDULES["recipe"], report.get("stretch", LABEL_FRACTION / fraction))
+    stretched = (
         ""
-        if fraction == LABEL_FRACTION
+        if recipe == SCHEDULES["recipe"]
         else f" stretched to {recipe['n_epochs']} epochs, {recipe['warmup_epochs']} warm-up "
         f"epochs, decay {recipe['lr_decay']:.4f} (the recipe's steps and total decay for "
-        f"{fraction:.1%} labels)"
+        f"these labels)"
     )
     lines = [
         "# Semi-supervised back-projection: the paper's low-label protocol on the large CMU set",
         "",
         f"`{report['command']}` (and `--update` runs for added rows); "
         f"{report['total_seconds'] / 60:.0f} min of fits in all. Labels: {fraction:.1%} of "
-        f"subject {', '.join(map(str, LABELED_SUBJECTS))}'s views, one contiguous chunk each "
+        f"subject {', '.join(map(str, labeled))}'s views, one contiguous chunk each "
         f"({d['labeled_frames']:,} view-frames); unlabeled: subjects "
-        f"{', '.join(map(str, UNLABELED_SUBJECTS))} ({d['unlabeled_frames']:,} view-frames, each "
+        f"{', '.join(map(str, unlabeled))} ({d['unlabeled_frames']:,} view-frames, each "
         f"with its own camera); test: subjects {', '.join(map(str, LARGE_TEST_SUBJECTS))}; held "
         f"out: subject {', '.join(map(str, LARGE_HELD_OUT_SUBJECTS))} (no setting was chosen on "
         "it). 27 frames, 256 channels, Amsgrad lr 1e-3, precise BatchNorm (the default). Recipe: "
         "200 epochs, batch 64 (+64 unlabeled), lr decay 0.98, 5 warm-up epochs (the paper's "
-        f"command){stretch}. Old settings: 10 epochs, batch 256, decay 0.95, 1 warm-up epoch. "
+        f"command){stretched}. Old settings: 10 epochs, batch 256, decay 0.95, 1 warm-up epoch. "
         "Errors in mm, mean ± std over the seeds (the lifters' `random_state`; data fixed); "
-        f"trajectory: MPJPE of the root in camera space. Machine: {m['cpu']}, "
+        f"trajectory: MPJPE of the root in camera space; orientation: mean angle of P-MPJPE's "
+        "Procrustes rotation (the body's global orientation error). Machine: {m['cpu']}, "
         f"{m['cpu_count']} CPUs, torch {m['torch']}, two fits at a time with one thread each; "
         f"load average {report['load'][0]} at start, {report['load'][1]} at end.",
         "",
@@ -259,7 +292,9 @@ def markdown(report: dict) -> str:
     ]
     for row, seeds in rows.items():
         runs = list(seeds.values())
-        cells = [_mean_std([r["test"][k] for r in runs]) for k in COLUMNS.values()]
+        cells = [
+            _mean_std([r["test"][k] for r in runs if k in r["test"]]) for k in COLUMNS.values()
+        ]
         held = _mean_std([r["held_out"]["mpjpe_mm"] for r in runs])
         change = changes(rows, row)
         if row in SUPERVISED_OF.values():
@@ -300,23 +335,35 @@ def main(argv=None) -> dict:
         "--label-fraction", type=float, default=LABEL_FRACTION,
         help="labeled fraction of each view (schedule stretched to the recipe's steps)",
     )  # fmt: skip
+    parser.add_argument(
+        "--labeled-subjects", nargs="+", type=int, default=list(LABELED_SUBJECTS),
+        help="subjects whose views give the labels (schedule stretched to the recipe's steps)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unlabeled-subjects", nargs="+", type=int, default=list(UNLABELED_SUBJECTS),
+        help="subjects whose views are the unlabeled videos",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    protocol = {k: getattr(args, k) for k in PROTOCOL}
     if args.output is None and not args.quick:
         args.output = RESULTS / "semi_supervised_paper"
+    previous = args.output.with_suffix(".json") if args.output is not None else None
+    old = None
+    if args.update and previous is not None and previous.exists():
+        old = json.loads(previous.read_text())  # checked before any fit is spent
+        for key, value in protocol.items():
+            if old.get(key, PROTOCOL[key]) != value:
+                parser.error(f"--update: {previous} holds another --{key.replace('_', '-')}")
     start, load0 = time.perf_counter(), machine()["load_average"][0]
     tasks = [(row, seed) for seed in args.seeds for row in args.rows]
     results = Parallel(n_jobs=args.jobs)(
-        delayed(fit_one)(row, seed, args.quick, args.label_fraction) for row, seed in tasks
+        delayed(fit_one)(row, seed, args.quick, protocol) for row, seed in tasks
     )
     seconds = time.perf_counter() - start
-    previous = args.output.with_suffix(".json") if args.output is not None else None
     command = "python benchmarks/semi_supervised_paper.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    if args.update and previous is not None and previous.exists():
-        old = json.loads(previous.read_text())
-        if old.get("label_fraction", LABEL_FRACTION) != args.label_fraction:
-            parser.error(f"--update: {previous} holds another --label-fraction")
+    if old is not None:
         done = {(r["row"], r["seed"]) for r in results}
         results = [r for r in old["results"] if (r["row"], r["seed"]) not in done] + results
         seconds += old["total_seconds"]
@@ -331,7 +378,8 @@ def main(argv=None) -> dict:
         "machine": machine(),
         "total_seconds": seconds,
         "quick": args.quick,
-        "label_fraction": args.label_fraction,
+        **protocol,
+        "stretch": stretch(args.label_fraction, args.labeled_subjects),
     }
     report["load"] = [load0, report["machine"]["load_average"][0]]
     text = markdown(report)

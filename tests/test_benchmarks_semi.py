@@ -22,6 +22,7 @@ from ._data import cmu_views
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 probes = pytest.importorskip("_semi_probes")
 paper = pytest.importorskip("semi_supervised_paper")
+protocol = pytest.importorskip("_protocol")
 
 CAM = h36m_intrinsics("54138969")  # the camera of cmu_views
 
@@ -48,28 +49,40 @@ def test_label_chunks_are_one_contiguous_fraction_of_each_video():
 
 def test_fewer_labels_keep_the_recipes_steps_warm_up_steps_and_total_decay():
     recipe = paper.SCHEDULES["recipe"]
-    assert paper.scaled(recipe, paper.LABEL_FRACTION) == recipe  # the recipe itself unchanged
+    assert paper.stretch(paper.LABEL_FRACTION) == 1.0
+    assert paper.scaled(recipe, 1.0) == recipe  # the recipe itself unchanged
     for fraction in (0.025, 0.05):
-        out = paper.scaled(recipe, fraction)
-        k = paper.LABEL_FRACTION / fraction  # k times fewer batches per epoch
+        k = paper.stretch(fraction)
+        assert k == pytest.approx(paper.LABEL_FRACTION / fraction)  # k times fewer batches
+        out = paper.scaled(recipe, k)
         assert out["n_epochs"] == pytest.approx(recipe["n_epochs"] * k)
         assert out["warmup_epochs"] == pytest.approx(recipe["warmup_epochs"] * k)
         assert out["lr_decay"] ** out["n_epochs"] == pytest.approx(
             recipe["lr_decay"] ** recipe["n_epochs"]
         )
         assert out["batch_size"] == recipe["batch_size"]
-    assert paper.scaled({**recipe, "warmup_epochs": "auto"}, 0.025)["warmup_epochs"] == "auto"
-    sup = paper.make_lifter("supervised", 0, quick=False, label_fraction=0.025)
-    semi = paper.make_lifter("warm-up 1 epoch", 0, quick=False, label_fraction=0.025)
+    assert paper.scaled({**recipe, "warmup_epochs": "auto"}, 4.0)["warmup_epochs"] == "auto"
+    sup = paper.make_lifter("supervised", 0, quick=False, k=4.0)
+    semi = paper.make_lifter("warm-up 1 epoch", 0, quick=False, k=4.0)
     assert (sup.n_epochs, semi.n_epochs, semi.warmup_epochs) == (800, 800, 4)  # row changes too
     assert sup.lr_decay == semi.lr_decay == pytest.approx(0.98**0.25)
 
 
+def test_another_labeled_subject_is_stretched_by_its_frames(monkeypatch):
+    frames = {1: 24_567, 2: 6_411}  # the large set's subjects 1 and 2
+    monkeypatch.setattr(paper, "subject_frames", lambda s: sum(frames[i] for i in s))
+    # 4x the frames of subject 2: a quarter of the fraction gives the recipe's labels and steps
+    fraction = paper.LABEL_FRACTION * 6_411 / 24_567
+    assert paper.stretch(fraction, (1,)) == pytest.approx(1.0)
+    assert paper.stretch(paper.LABEL_FRACTION, (1,)) == pytest.approx(6_411 / 24_567)
+    assert paper.stretch(paper.LABEL_FRACTION, (1, 2)) == pytest.approx(6_411 / 30_978)
+
+
 def test_label_fraction_run_reports_its_labels_and_refuses_to_merge_another(tmp_path, monkeypatch):
-    def bundled(quick, noise=True, label_fraction=paper.LABEL_FRACTION):
+    def bundled(quick, noise=True, protocol=paper.PROTOCOL):
         X, y, _ = cmu_views(n_videos=4, max_frames=60)
         views = SimpleNamespace(X=X, poses_3d=y, intrinsics=[CAM] * len(X))
-        lab_X, lab_y = paper.label_chunks(views, label_fraction, seed=0)
+        lab_X, lab_y = paper.label_chunks(views, protocol["label_fraction"], seed=0)
         return dict(X=lab_X, y=lab_y, unlabeled=views, test=views, held_out=views)
 
     monkeypatch.setattr(paper, "load", bundled)
@@ -82,6 +95,11 @@ def test_label_fraction_run_reports_its_labels_and_refuses_to_merge_another(tmp_
     assert "Labels: 25.0% of" in out.with_suffix(".md").read_text()
     with pytest.raises(SystemExit):  # rows of 10% labels would be mixed into a 25% table
         paper.main([*args, "--update"])
+    monkeypatch.setattr(paper, "subject_frames", lambda s: 100)
+    with pytest.raises(SystemExit):  # nor rows of another labeled subject
+        paper.main([*args, "--update", "--label-fraction", "0.25", "--labeled-subjects", "1"])
+    with pytest.raises(SystemExit):  # nor rows of other unlabeled videos
+        paper.main([*args, "--update", "--label-fraction", "0.25", "--unlabeled-subjects", "7"])
     oracle = "oracle: unlabeled videos' 3D as labels"
     report = paper.main([*args, "--update", "--label-fraction", "0.25", "--rows", oracle])
     rows = {r["row"]: r for r in report["results"]}
@@ -153,3 +171,19 @@ def test_true_trajectory_probe_projects_the_pose_with_the_true_root(flip):
         projected = ProjectionLayer()(pose - pose[:, :1] + roots[:, None], cams_unl)
     expected = torch.linalg.norm(projected - x_unl[:, 4], dim=-1).mean()
     assert float(first) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_rotation_error_is_the_angle_of_a_known_rotation_and_ignores_scale():
+    _, y, _ = cmu_views(n_videos=2, max_frames=20)
+    angles = np.radians([10.0, 35.0])
+    pred = []
+    for pose, angle in zip(y, angles):
+        axis = np.array([1.0, 2.0, 2.0]) / 3  # Rodrigues: rotation about a fixed axis
+        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        rot = np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+        pred.append(1.3 * pose @ rot.T + 0.5)  # rotated, scaled and moved
+    expected = (10.0 * len(y[0]) + 35.0 * len(y[1])) / (len(y[0]) + len(y[1]))
+    assert protocol.rotation_error_deg(y, pred) == pytest.approx(expected, abs=1e-3)
+    assert protocol.rotation_error_deg(y, y) == pytest.approx(0.0, abs=1e-3)
+    mirrored = [p * np.array([-1.0, 1.0, 1.0]) for p in y]  # no reflection may align it
+    assert protocol.rotation_error_deg(y, mirrored) > 5
