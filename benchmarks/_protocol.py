@@ -230,3 +230,14 @@ def rotation_error_deg(truth, pred) -> float:
     signs[:, 2] = np.sign(np.linalg.det(u @ vt))  # a proper rotation, no reflection
     trace = np.einsum("fik,fk,fki->f", u, signs, vt)  # tr(U diag(1, 1, d) V^T)
     return float(np.degrees(np.arccos(np.clip((trace - 1) / 2, -1, 1))).mean())
+
+
+def axis_errors_mm(truth, pred) -> dict:
+    """Mean error of the root-relative joints along the camera's depth axis and in the image
+    plane (mm): the part of MPJPE a 2D reprojection can see (in-plane) and cannot (depth)."""
+    true, guess = (np.concatenate(v).astype(np.float64) for v in (truth, pred))
+    delta = (guess - guess[:, :1]) - (true - true[:, :1])
+    return {
+        "in_plane_mm": 1000 * float(np.linalg.norm(delta[..., :2], axis=-1).mean()),
+        "depth_mm": 1000 * float(np.abs(delta[..., 2]).mean()),
+    }

@@ -187,3 +187,17 @@ def test_rotation_error_is_the_angle_of_a_known_rotation_and_ignores_scale():
     assert protocol.rotation_error_deg(y, y) == pytest.approx(0.0, abs=1e-3)
     mirrored = [p * np.array([-1.0, 1.0, 1.0]) for p in y]  # no reflection may align it
     assert protocol.rotation_error_deg(y, mirrored) > 5
+
+
+def test_axis_errors_split_the_root_relative_error_into_image_plane_and_depth():
+    _, y, _ = cmu_views(n_videos=2, max_frames=20)
+    offset = np.zeros(3)
+    offset[2] = 0.05  # every non-root joint 5 cm too deep, the root in place
+    deeper = [p + np.where(np.arange(17)[:, None] > 0, offset, 0) + 1.0 for p in y]
+    errors = protocol.axis_errors_mm(y, deeper)  # (+1 m everywhere: not root-relative error)
+    assert errors["depth_mm"] == pytest.approx(50 * 16 / 17, rel=1e-4)
+    assert errors["in_plane_mm"] == pytest.approx(0.0, abs=1e-3)
+    sideways = [p + np.where(np.arange(17)[:, None] > 0, [0.03, 0.04, 0.0], 0) for p in y]
+    errors = protocol.axis_errors_mm(y, sideways)
+    assert errors["in_plane_mm"] == pytest.approx(50 * 16 / 17, rel=1e-4)
+    assert errors["depth_mm"] == pytest.approx(0.0, abs=1e-3)
