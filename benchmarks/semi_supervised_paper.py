@@ -28,8 +28,8 @@ with their cameras, and trains 27 frames (3, 3, 3) for **200 epochs, batch 64, l
   steps and the total learning-rate decay stay those of the recipe: epochs x k, warm-up
   epochs x k, decay ** (1 / k) (``scaled``). ``F = 0.025`` gives 20 warm-up epochs, the paper's
   choice for tiny subsets.
-- **Another labeled subject** (``--labeled-subjects``): labels from other subjects' views; ``k``
-  also counts their frames against subject 2's (``stretch``), so ``--labeled-subjects 1
+- **Other subjects** (``--labeled-subjects``, ``--unlabeled-subjects``): ``k`` also counts the
+  labeled subjects' frames against subject 2's (``stretch``), so ``--labeled-subjects 1
   --label-fraction 0.0261`` labels as many view-frames as the recipe, with its schedule.
 
 ``python benchmarks/semi_supervised_paper.py --seeds 0 1 2`` runs every row; ``--rows`` selects,
@@ -70,11 +70,8 @@ LABELED_SUBJECTS = (2,)
 LABEL_FRACTION = 0.1
 UNLABELED_SUBJECTS = (3, 5, 6)
 # what a run's labels and unlabeled videos are (the command line can change each)
-PROTOCOL = dict(
-    label_fraction=LABEL_FRACTION,
-    labeled_subjects=list(LABELED_SUBJECTS),
-    unlabeled_subjects=list(UNLABELED_SUBJECTS),
-)
+PROTOCOL = dict(label_fraction=LABEL_FRACTION, labeled_subjects=list(LABELED_SUBJECTS),
+                unlabeled_subjects=list(UNLABELED_SUBJECTS))  # fmt: skip
 DATA_SEED = 0
 ARCHITECTURE = dict(filter_widths=(3, 3, 3), channels=256, dropout=0.25, learning_rate=1e-3)
 SCHEDULES = {
