@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import skpose3d
+from skpose3d.metrics.pose_errors import _procrustes_transform
 
 # Every row trains with these settings (the paper: 1024 channels, batch 1024, 80 epochs, decay
 # 0.95 on 1.5 M frames; ours are sized for 2 CPU cores and 56 k training clips per epoch).
@@ -223,12 +224,7 @@ def rotation_error_deg(truth, pred) -> float:
     """Mean angle (degrees) of the rotation that best aligns each predicted frame to the true
     one (P-MPJPE's Procrustes rotation): the error of the body's global orientation."""
     true, guess = (np.concatenate(v).astype(np.float64) for v in (truth, pred))
-    t0 = true - true.mean(axis=1, keepdims=True)
-    p0 = guess - guess.mean(axis=1, keepdims=True)
-    u, _, vt = np.linalg.svd(np.einsum("fji,fjk->fik", p0, t0))
-    signs = np.ones((len(u), 3))
-    signs[:, 2] = np.sign(np.linalg.det(u @ vt))  # a proper rotation, no reflection
-    trace = np.einsum("fik,fk,fki->f", u, signs, vt)  # tr(U diag(1, 1, d) V^T)
+    trace = np.einsum("fii->f", _procrustes_transform(true, guess)[0])
     return float(np.degrees(np.arccos(np.clip((trace - 1) / 2, -1, 1))).mean())
 
 

@@ -104,12 +104,13 @@ def weighted_mpjpe(y_true, y_pred, weights, *, root=0) -> float:
     return float(total / norm)
 
 
-def _procrustes_aligned(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Align every frame of ``pred`` (F, J, 3) to ``true`` by rotation, scale and translation.
+def _procrustes_transform(true: np.ndarray, pred: np.ndarray):
+    """The similarity transform that best aligns every frame of ``pred`` (F, J, 3) to ``true``.
 
-    The least-squares similarity transform without reflections (Umeyama 1991), batched over
-    frames: with ``C = P^T G = U S V^T`` for centred row-vector poses, the rotation acting on
-    rows is ``U D V^T`` and the scale ``tr(S D) / ||P||^2``, ``D = diag(1, 1, det(U V^T))``.
+    The least-squares fit without reflections (Umeyama 1991), batched over frames: with
+    ``C = P^T G = U S V^T`` for centred row-vector poses, the rotation acting on rows is
+    ``U D V^T`` and the scale ``tr(S D) / ||P||^2``, ``D = diag(1, 1, det(U V^T))``. Returns
+    ``(rotation (F, 3, 3), scale (F,), centred pred, true's centroids)``.
     """
     mu_t, mu_p = true.mean(axis=1, keepdims=True), pred.mean(axis=1, keepdims=True)
     t0, p0 = true - mu_t, pred - mu_p
@@ -122,7 +123,13 @@ def _procrustes_aligned(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
     # A collapsed prediction (all joints equal) is best placed at the centroid: scale 0.
     tiny = np.finfo(np.float64).tiny
     scale = np.divide(s.sum(axis=1), var_p, out=np.zeros_like(var_p), where=var_p > tiny)
-    return scale[:, None, None] * (p0 @ (u @ vt)) + mu_t
+    return u @ vt, scale, p0, mu_t
+
+
+def _procrustes_aligned(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Every frame of ``pred`` aligned to ``true`` by rotation, scale and translation."""
+    rotation, scale, p0, mu_t = _procrustes_transform(true, pred)
+    return scale[:, None, None] * (p0 @ rotation) + mu_t
 
 
 def p_mpjpe(y_true, y_pred, *, root=0, sample_weight=None) -> float:
