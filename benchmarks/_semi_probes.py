@@ -9,6 +9,15 @@ parameters cannot, by overriding one method of the lifter's step. Benchmark-only
   (an oracle trajectory; the trajectory network is still trained on the labeled half). Set
   ``lifter.unlabeled_roots`` (one (n_frames, 1, 3) array per unlabeled video, in camera space)
   before ``fit``.
+- ``"rigid bones"`` (beyond the paper): each batch's unlabeled clips come in groups of
+  ``GROUP`` frames of one video, and a term pulls every frame's predicted bone lengths towards
+  their group's mean (L1, weight ``RIGIDITY_WEIGHT``): one person's bones keep their length
+  through a video, so with the 2D loss fixing a bone's image, its depth extent is fixed too.
+- ``"multi-view"`` (beyond the paper): each batch's unlabeled clips come as the same instant
+  of one clip seen by all its cameras; a term pulls each view's root-relative prediction,
+  rotated into the clip's first view (the calibrated rig's extrinsics), towards their mean
+  (MPJPE, weight ``MULTI_VIEW_WEIGHT``): one view's depth is another's image plane. Set up by
+  ``prepare``; the unlabeled videos must come clip-major, as ``make_views`` gives them.
 """
 
 from __future__ import annotations
@@ -17,8 +26,15 @@ import numpy as np
 import torch
 
 from skpose3d import SemiSupervisedLifter
-from skpose3d.camera import flip_intrinsics, flip_keypoints
+from skpose3d._sequences import ClipBank, batch_indices
+from skpose3d.camera import flip_intrinsics, flip_keypoints, flip_poses
+from skpose3d.nn.inference import sequence_padding
+from skpose3d.nn.losses import bone_lengths
 from skpose3d.semi_supervised import _SemiSupervisedStep
+
+GROUP = 8  # unlabeled frames drawn from each video of a batch
+RIGIDITY_WEIGHT = 1.0
+MULTI_VIEW_WEIGHT = 1.0
 
 
 class _NoUnlabeledFlipStep(_SemiSupervisedStep):
@@ -80,8 +96,174 @@ class _TrueTrajectoryLifter(_probe(_TrueTrajectoryStep, "_TrueTrajectoryBase")):
         return np.hstack([cams, roots.astype(cams.dtype)])
 
 
+class _RigidBonesStep(_SemiSupervisedStep):
+    """The batch's camera rows carry the unlabeled frame's video number (last column)."""
+
+    def __call__(self, batch, epoch):
+        if len(batch) == 2:
+            return super().__call__(batch, epoch)
+        x_lab, y_lab, x_unl, cams_ids = batch
+        self._flipped = torch.zeros(len(x_unl), dtype=torch.bool, device=x_unl.device)
+        terms = super().__call__((x_lab, y_lab, x_unl, cams_ids[:, :9]), epoch)
+        pose = self._pose_unl
+        # a mirrored clip predicts the mirrored body: swap its joints back before measuring
+        back = torch.from_numpy(self.ctx.skel_out.flip_permutation).to(pose.device)
+        pose = torch.where(self._flipped[:, None, None], pose[:, back], pose)
+        lengths = bone_lengths(pose, self.parents)  # (B, bones)
+        _, group = torch.unique(cams_ids[:, 9], return_inverse=True)
+        sums = torch.zeros(int(group.max()) + 1, lengths.shape[1], dtype=lengths.dtype)
+        sums = sums.index_add(0, group, lengths)
+        counts = torch.bincount(group).to(lengths.dtype)[:, None]
+        terms["rigidity"] = (lengths - (sums / counts)[group]).abs().mean()
+        terms["loss"] = terms["loss"] + RIGIDITY_WEIGHT * terms["rigidity"]
+        return terms
+
+    def _flip_unlabeled(self, x, cams):
+        flip = torch.from_numpy(self.ctx.rng.random(len(x)) < 0.5).to(x.device)
+        self._flipped = flip
+        x = torch.where(flip[:, None, None, None], flip_keypoints(x, self.ctx.skel_in), x)
+        return x, torch.where(flip[:, None], flip_intrinsics(cams), cams)
+
+    def _forward(self, x_lab, x_unl):
+        pose, traj = super()._forward(x_lab, x_unl)
+        self._pose_unl = pose[len(x_lab) :]
+        return pose, traj
+
+
+class _GroupedFrames:
+    """Endless draws of ``GROUP`` random frames from each of several videos (frames equally
+    likely overall: a video is drawn with probability proportional to its length)."""
+
+    def __init__(self, lengths, rng):
+        self.lengths = np.asarray(lengths)
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
+        self.p, self.rng = self.lengths / self.lengths.sum(), rng
+
+    def take(self, count: int) -> np.ndarray:
+        videos = self.rng.choice(len(self.lengths), size=-(-count // GROUP), p=self.p)
+        frames = [self.starts[v] + self.rng.integers(0, self.lengths[v], GROUP) for v in videos]
+        return np.concatenate(frames)[:count]
+
+
+def _grouped_plan(lifter, plan, ctx, bank, poses, stream, step_class):
+    """SemiSupervisedLifter's training plan (``plan``: its bound method) with the unlabeled
+    frames drawn by ``stream`` and the step's class replaced by ``step_class``."""
+    if ctx.unlabeled is None:
+        return plan(ctx, bank, poses)
+    pool, vectors, warmup = ctx.unlabeled
+    pool_bank = ClipBank(pool, *sequence_padding(ctx.module), device=ctx.device)
+    cams = torch.from_numpy(lifter._frame_cameras(pool, vectors)).to(ctx.device)
+    _, step = plan(ctx, bank, poses)
+    step.__class__ = step_class
+
+    def batches(epoch):
+        order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
+        for ids in batch_indices(order, lifter.batch_size):
+            if epoch < warmup:
+                yield bank.clips(ids), poses[ids]
+            else:
+                other = torch.from_numpy(stream.take(len(ids))).to(ctx.device)
+                yield bank.clips(ids), poses[ids], pool_bank.clips(other), cams[other]
+
+    return batches, step
+
+
+class _RigidBonesLifter(SemiSupervisedLifter):
+    def _frame_cameras(self, pool, vectors):
+        cams = super()._frame_cameras(pool, vectors)
+        ids = np.repeat(np.arange(len(pool)), [len(v) for v in pool]).astype(cams.dtype)
+        return np.hstack([cams, ids[:, None]])
+
+    def _training_plan(self, ctx, bank, poses):
+        stream = None
+        if ctx.unlabeled:
+            stream = _GroupedFrames([len(v) for v in ctx.unlabeled[0]], ctx.rng)
+        plan = super()._training_plan
+        return _grouped_plan(self, plan, ctx, bank, poses, stream, _RigidBonesStep)
+
+
+class _MultiViewStep(_RigidBonesStep):
+    """Unlabeled clips come as groups of ``n_views`` synchronised views; the camera rows carry
+    each view's rotation into the group's first view (9 more columns)."""
+
+    def __call__(self, batch, epoch):
+        if len(batch) == 2:
+            return super().__call__(batch, epoch)
+        x_lab, y_lab, x_unl, cams_rot = batch
+        self._flipped = torch.zeros(len(x_unl), dtype=torch.bool, device=x_unl.device)
+        terms = _SemiSupervisedStep.__call__(self, (x_lab, y_lab, x_unl, cams_rot[:, :9]), epoch)
+        pose = self._pose_unl
+        pose = torch.where(self._flipped[:, None, None], flip_poses(pose, self.ctx.skel_out), pose)
+        rot = cams_rot[:, 9:].reshape(-1, 3, 3).to(pose.dtype)
+        common = torch.einsum("bij,bkj->bki", rot, pose)  # every view in the first one's frame
+        common = common.reshape(-1, self.lifter.n_views, *common.shape[1:])
+        consensus = common.mean(1, keepdim=True)
+        terms["multi_view"] = torch.linalg.vector_norm(common - consensus, dim=-1).mean()
+        terms["loss"] = terms["loss"] + MULTI_VIEW_WEIGHT * terms["multi_view"]
+        return terms
+
+
+class _SynchronisedViews:
+    """Endless draws of one frame of a clip seen by all its ``n_views`` videos (consecutive in
+    the pool, clip-major); clips drawn with probability proportional to their length."""
+
+    def __init__(self, lengths, n_views, rng):
+        lengths = np.asarray(lengths)
+        self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).reshape(-1, n_views)
+        self.lengths = lengths.reshape(-1, n_views)[:, 0]
+        self.n_views, self.p, self.rng = n_views, self.lengths / self.lengths.sum(), rng
+
+    def take(self, count: int) -> np.ndarray:
+        clips = self.rng.choice(len(self.lengths), size=-(-count // self.n_views), p=self.p)
+        frames = self.rng.integers(0, self.lengths[clips])
+        return (self.starts[clips] + frames[:, None]).reshape(-1)
+
+
+class _MultiViewLifter(SemiSupervisedLifter):
+    """Set ``view_rotations`` (one 3x3 rotation per unlabeled video, into the first view of
+    its clip) and ``n_views`` before ``fit``; the videos must come clip-major."""
+
+    view_rotations, n_views = None, None
+
+    def _frame_cameras(self, pool, vectors):
+        cams = super()._frame_cameras(pool, vectors)
+        rots = [np.tile(r.reshape(1, 9), (len(v), 1)) for r, v in zip(self.view_rotations, pool)]
+        return np.hstack([cams, np.concatenate(rots).astype(cams.dtype)])
+
+    def _training_plan(self, ctx, bank, poses):
+        stream = None
+        if ctx.unlabeled:
+            stream = _SynchronisedViews([len(v) for v in ctx.unlabeled[0]], self.n_views, ctx.rng)
+        plan = super()._training_plan
+        return _grouped_plan(self, plan, ctx, bank, poses, stream, _MultiViewStep)
+
+
+def view_rotations(views) -> list:
+    """The rig's rotation from each view into the first view of its clip (the extrinsics of a
+    calibrated rig; here fitted to the clip's root-relative 3D, which they map exactly)."""
+    rotations, first = [], {}
+    for vid, pose in zip(views.video_ids, views.poses_3d):
+        rel = (pose - pose[:, :1]).reshape(-1, 3).astype(np.float64)
+        ref = first.setdefault(vid, rel)
+        u, _, vt = np.linalg.svd(ref.T @ rel)  # R = argmin |R rel - ref|, a proper rotation
+        d = np.sign(np.linalg.det(u @ vt))
+        rotations.append(u @ np.diag([1.0, 1.0, d]) @ vt)
+    return rotations
+
+
+def prepare(lifter, unlabeled_views) -> None:
+    """Give a probe lifter what it needs from the unlabeled views' recording before ``fit``."""
+    if isinstance(lifter, _TrueTrajectoryLifter):
+        lifter.unlabeled_roots = [p[:, :1] for p in unlabeled_views.poses_3d]
+    if isinstance(lifter, _MultiViewLifter):
+        lifter.n_views = int(np.bincount(unlabeled_views.video_ids).max())
+        lifter.view_rotations = view_rotations(unlabeled_views)
+
+
 PROBES = {
     "no unlabeled flip": _probe(_NoUnlabeledFlipStep, "NoUnlabeledFlipLifter"),
     "separate BN": _probe(_SeparateBatchNormStep, "SeparateBatchNormLifter"),
     "true trajectory": _TrueTrajectoryLifter,
+    "rigid bones": _RigidBonesLifter,
+    "multi-view": _MultiViewLifter,
 }

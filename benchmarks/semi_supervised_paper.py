@@ -60,7 +60,7 @@ from _protocol import (  # noqa: E402
     rotation_error_deg,
     subject_frames,
 )
-from _semi_probes import PROBES  # noqa: E402
+from _semi_probes import PROBES, prepare  # noqa: E402
 
 from skpose3d import SemiSupervisedLifter, TemporalPoseLifter, UnlabeledVideos  # noqa: E402
 from skpose3d.metrics import mpjpe, n_mpjpe, p_mpjpe  # noqa: E402
@@ -101,6 +101,8 @@ VARIANTS = {
     "unlabeled clips not flipped": ("recipe", "semi", {}, "no unlabeled flip"),
     "separate BatchNorm passes": ("recipe", "semi", {}, "separate BN"),
     "true trajectory in the 2D loss": ("recipe", "semi", {}, "true trajectory"),
+    "beyond the paper: rigid bones per video": ("recipe", "semi", {}, "rigid bones"),
+    "beyond the paper: multi-view consistency": ("recipe", "semi", {}, "multi-view"),
     "oracle: unlabeled videos' 3D as labels": ("recipe", "oracle", {}, None),
 }
 SUPERVISED_OF = {"recipe": "supervised", "old": "old settings: supervised",
@@ -196,8 +198,7 @@ def fit_one(row: str, seed: int, quick: bool, protocol: dict = PROTOCOL) -> dict
         cameras = list(unl.intrinsics)
         if VARIANTS[row][3] == "one camera":  # every video given the first camera's intrinsics
             cameras = [cameras[0]] * len(cameras)
-        if VARIANTS[row][3] == "true trajectory":
-            lifter.unlabeled_roots = [p[:, :1] for p in unl.poses_3d]
+        prepare(lifter, unl)
         lifter.fit(data["X"], data["y"], X2d_unlabeled=UnlabeledVideos(unl.X, intrinsics=cameras))
     else:
         lifter.fit(data["X"], data["y"])
