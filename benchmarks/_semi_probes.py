@@ -16,8 +16,9 @@ parameters cannot, by overriding one method of the lifter's step. Benchmark-only
 - ``"multi-view"`` (beyond the paper): each batch's unlabeled clips come as the same instant
   of one clip seen by all its cameras; a term pulls each view's root-relative prediction,
   rotated into the clip's first view (the calibrated rig's extrinsics), towards their mean
-  (MPJPE, weight ``MULTI_VIEW_WEIGHT``): one view's depth is another's image plane. Set up by
-  ``prepare``; the unlabeled videos must come clip-major, as ``make_views`` gives them.
+  (MPJPE, weight ``multi_view_weight``: 1, or 0.1 in ``"multi-view x 0.1"``): one view's
+  depth is another's image plane. Set up by ``prepare``; the unlabeled videos must come
+  clip-major, as ``make_views`` gives them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from skpose3d.semi_supervised import _SemiSupervisedStep
 
 GROUP = 8  # unlabeled frames drawn from each video of a batch
 RIGIDITY_WEIGHT = 1.0
-MULTI_VIEW_WEIGHT = 1.0
 
 
 class _NoUnlabeledFlipStep(_SemiSupervisedStep):
@@ -199,7 +199,7 @@ class _MultiViewStep(_RigidBonesStep):
         common = common.reshape(-1, self.lifter.n_views, *common.shape[1:])
         consensus = common.mean(1, keepdim=True)
         terms["multi_view"] = torch.linalg.vector_norm(common - consensus, dim=-1).mean()
-        terms["loss"] = terms["loss"] + MULTI_VIEW_WEIGHT * terms["multi_view"]
+        terms["loss"] = terms["loss"] + self.lifter.multi_view_weight * terms["multi_view"]
         return terms
 
 
@@ -223,7 +223,7 @@ class _MultiViewLifter(SemiSupervisedLifter):
     """Set ``view_rotations`` (one 3x3 rotation per unlabeled video, into the first view of
     its clip) and ``n_views`` before ``fit``; the videos must come clip-major."""
 
-    view_rotations, n_views = None, None
+    view_rotations, n_views, multi_view_weight = None, None, 1.0
 
     def _frame_cameras(self, pool, vectors):
         cams = super()._frame_cameras(pool, vectors)
@@ -266,4 +266,7 @@ PROBES = {
     "true trajectory": _TrueTrajectoryLifter,
     "rigid bones": _RigidBonesLifter,
     "multi-view": _MultiViewLifter,
+    "multi-view x 0.1": type(
+        "MultiViewLifterTenth", (_MultiViewLifter,), {"multi_view_weight": 0.1}
+    ),
 }

@@ -101,7 +101,12 @@ def test_label_fraction_run_reports_its_labels_and_refuses_to_merge_another(tmp_
     with pytest.raises(SystemExit):  # nor rows of other unlabeled videos
         paper.main([*args, "--update", "--label-fraction", "0.25", "--unlabeled-subjects", "7"])
     oracle = "oracle: unlabeled videos' 3D as labels"
+    here = paper.machine()
+    monkeypatch.setattr(paper, "machine", lambda: {**here, "cpu": "Another CPU"})
     report = paper.main([*args, "--update", "--label-fraction", "0.25", "--rows", oracle])
+    # the merged table names both machines its rows ran on
+    assert report["machine"]["cpu"] == f"{here['cpu']} + Another CPU"
+    assert f"Machine: {here['cpu']} + Another CPU," in out.with_suffix(".md").read_text()
     rows = {r["row"]: r for r in report["results"]}
     assert set(rows) == {"supervised", oracle}
     assert report["data"]["labeled_frames"] == 60  # the header keeps the real labels
@@ -247,7 +252,7 @@ def _mirrored(pose):
 @pytest.mark.parametrize("flip", [False, True])
 def test_multi_view_probe_adds_the_spread_of_the_views_in_one_frame(flip):
     step, pose_net, _ = _step(probes._MultiViewStep, flip=flip)
-    step.lifter.n_views = 2
+    step.lifter.n_views, step.lifter.multi_view_weight = 2, 1.0
     x, poses, _ = _batch(n=6)
     rots = torch.from_numpy(np.stack([np.eye(3), _rotation(0.9)] * 2)).float()
     cams = torch.from_numpy(np.tile(CAM.normalized(), (4, 1)).astype(np.float32))
