@@ -14,7 +14,8 @@ parameters cannot, by overriding one method of the lifter's step. Benchmark-only
   their group's mean (L1, weight ``RIGIDITY_WEIGHT``): one person's bones keep their length
   through a video, so with the 2D loss fixing a bone's image, its depth extent is fixed too.
 - ``"multi-view"`` (beyond the paper): each batch's unlabeled clips come as the same instant
-  of one clip seen by all its cameras; a term pulls each view's root-relative prediction,
+  of one clip seen by all its cameras; a term pulls each view's predicted pose (as the pose
+  losses see it: with the default raw loss the network's output, whose root is trained to 0),
   rotated into the clip's first view (the calibrated rig's extrinsics), towards their mean
   (MPJPE, weight ``multi_view_weight``: 1, or 0.1 in ``"multi-view x 0.1"``): one view's
   depth is another's image plane. Set up by ``prepare``; the unlabeled videos must come
