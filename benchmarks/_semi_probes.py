@@ -28,9 +28,7 @@ import numpy as np
 import torch
 
 from skpose3d import SemiSupervisedLifter
-from skpose3d._sequences import ClipBank, batch_indices
 from skpose3d.camera import flip_intrinsics, flip_keypoints, flip_poses
-from skpose3d.nn.inference import sequence_padding
 from skpose3d.nn.losses import bone_lengths
 from skpose3d.semi_supervised import _SemiSupervisedStep
 
@@ -146,41 +144,14 @@ class _GroupedFrames:
         return np.concatenate(frames)[:count]
 
 
-def _grouped_plan(lifter, plan, ctx, bank, poses, stream, step_class):
-    """SemiSupervisedLifter's training plan (``plan``: its bound method) with the unlabeled
-    frames drawn by ``stream`` and the step's class replaced by ``step_class``."""
-    if ctx.unlabeled is None:
-        return plan(ctx, bank, poses)
-    pool, vectors, warmup = ctx.unlabeled
-    pool_bank = ClipBank(pool, *sequence_padding(ctx.module), device=ctx.device)
-    cams = torch.from_numpy(lifter._frame_cameras(pool, vectors)).to(ctx.device)
-    _, step = plan(ctx, bank, poses)
-    step.__class__ = step_class
-
-    def batches(epoch):
-        order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
-        for ids in batch_indices(order, lifter.batch_size):
-            if epoch < warmup:
-                yield bank.clips(ids), poses[ids]
-            else:
-                other = torch.from_numpy(stream.take(len(ids))).to(ctx.device)
-                yield bank.clips(ids), poses[ids], pool_bank.clips(other), cams[other]
-
-    return batches, step
-
-
-class _RigidBonesLifter(SemiSupervisedLifter):
+class _RigidBonesLifter(_probe(_RigidBonesStep, "_RigidBonesBase")):
     def _frame_cameras(self, pool, vectors):
         cams = super()._frame_cameras(pool, vectors)
         ids = np.repeat(np.arange(len(pool)), [len(v) for v in pool]).astype(cams.dtype)
         return np.hstack([cams, ids[:, None]])
 
-    def _training_plan(self, ctx, bank, poses):
-        stream = None
-        if ctx.unlabeled:
-            stream = _GroupedFrames([len(v) for v in ctx.unlabeled[0]], ctx.rng)
-        plan = super()._training_plan
-        return _grouped_plan(self, plan, ctx, bank, poses, stream, _RigidBonesStep)
+    def _unlabeled_frames(self, pool, rng):
+        return _GroupedFrames([len(v) for v in pool], rng)
 
 
 class _MultiViewStep(_RigidBonesStep):
@@ -220,7 +191,7 @@ class _SynchronisedViews:
         return (self.starts[clips] + frames[:, None]).reshape(-1)
 
 
-class _MultiViewLifter(SemiSupervisedLifter):
+class _MultiViewLifter(_probe(_MultiViewStep, "_MultiViewBase")):
     """Set ``view_rotations`` (one 3x3 rotation per unlabeled video, into the first view of
     its clip) and ``n_views`` before ``fit``; the videos must come clip-major."""
 
@@ -231,12 +202,8 @@ class _MultiViewLifter(SemiSupervisedLifter):
         rots = [np.tile(r.reshape(1, 9), (len(v), 1)) for r, v in zip(self.view_rotations, pool)]
         return np.hstack([cams, np.concatenate(rots).astype(cams.dtype)])
 
-    def _training_plan(self, ctx, bank, poses):
-        stream = None
-        if ctx.unlabeled:
-            stream = _SynchronisedViews([len(v) for v in ctx.unlabeled[0]], self.n_views, ctx.rng)
-        plan = super()._training_plan
-        return _grouped_plan(self, plan, ctx, bank, poses, stream, _MultiViewStep)
+    def _unlabeled_frames(self, pool, rng):
+        return _SynchronisedViews([len(v) for v in pool], self.n_views, rng)
 
 
 def view_rotations(views) -> list:

@@ -261,8 +261,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs, pose_loss
             warn_if_pixels(videos, "X", stacklevel=3)
         normalise = lambda vs: normalised_videos(vs, image_size, "X", warn=False)  # noqa: E731
         labeled_videos = normalise([videos[i] for i in labeled])
-        n_clips = sum(len(v) for v in labeled_videos)
-        warmup = self._resolved_warmup(n_clips) if pool else self.n_epochs
+        warmup = self._resolved_warmup(sum(map(len, labeled_videos))) if pool else self.n_epochs
         extra = (normalise(pool), vectors, warmup) if pool else None
         try:
             self._fit_networks(labeled_videos, targets, widths, skel_in, skel_out, unlabeled=extra)
@@ -289,7 +288,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs, pose_loss
         pool, vectors, warmup = ctx.unlabeled
         pool_bank = ClipBank(pool, *padding, device=ctx.device)
         cams = torch.from_numpy(self._frame_cameras(pool, vectors)).to(ctx.device)
-        stream = EndlessIndices(len(pool_bank), ctx.rng)
+        stream = self._unlabeled_frames(pool, ctx.rng)
 
         def batches(epoch):
             order = torch.from_numpy(ctx.rng.permutation(len(bank))).to(ctx.device)
@@ -318,6 +317,10 @@ random_state, verbose, warm_start, precise_bn, n_jobs, pose_loss
                 stacklevel=3,
             )
         return warmup
+
+    def _unlabeled_frames(self, pool, rng):
+        """The endless stream (``take(n)``) of frame indices into the concatenated ``pool``."""
+        return EndlessIndices(sum(map(len, pool)), rng)
 
     def _frame_cameras(self, pool, vectors) -> np.ndarray:
         """The normalised camera of every frame of the unlabeled ``pool`` (one row each)."""
