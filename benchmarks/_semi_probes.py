@@ -29,6 +29,7 @@ import torch
 
 from skpose3d import SemiSupervisedLifter
 from skpose3d.camera import flip_intrinsics, flip_keypoints, flip_poses
+from skpose3d.metrics.pose_errors import _procrustes_transform
 from skpose3d.nn.losses import bone_lengths
 from skpose3d.semi_supervised import _SemiSupervisedStep
 
@@ -213,9 +214,9 @@ def view_rotations(views) -> list:
     for vid, pose in zip(views.video_ids, views.poses_3d):
         rel = (pose - pose[:, :1]).reshape(-1, 3).astype(np.float64)
         ref = first.setdefault(vid, rel)
-        u, _, vt = np.linalg.svd(ref.T @ rel)  # R = argmin |R rel - ref|, a proper rotation
-        d = np.sign(np.linalg.det(u @ vt))
-        rotations.append(u @ np.diag([1.0, 1.0, d]) @ vt)
+        # P-MPJPE's fit over the whole clip as one point set: rel @ on_rows ~ ref
+        on_rows = _procrustes_transform(ref[None], rel[None])[0][0]
+        rotations.append(on_rows.T)
     return rotations
 
 
