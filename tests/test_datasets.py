@@ -1,5 +1,6 @@
 """Datasets: bundled CMU motion, virtual camera views with detector noise, Human3.6M loader."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -21,6 +22,12 @@ from skpose3d.skeleton import H36M
 from .conftest import bundled, shared
 
 EXACT = DetectorNoise(drift_px=0, outlier_rate=0, missing_rate=0)
+# SHA-256 of the maintainers' originals in ../shared/data, taken when they were bundled
+# (byte-identical copies): a fresh clone without ../shared checks its bundled files with them.
+ORIGINAL_SHA256 = {
+    "cmu_mocap17.npz": "f8143cc304e5e4ab8b60b0842a69e44471311ca157ff3f635ef4d88ad9cc5f20",
+    "h36m_cameras.json": "ac53deabc6239490a6a4f14b088d004d09f5a400cbb643618b58d0627851f9b1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +59,11 @@ def test_load_cmu_mocap_matches_the_datasheet(cmu):
     # Thigh length is constant (0.477 m) in every clip.
     thigh = np.concatenate([np.linalg.norm(v[:, 2] - v[:, 1], axis=-1) for v in cmu.videos])
     np.testing.assert_allclose(thigh, 0.477, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(ORIGINAL_SHA256))
+def test_bundled_files_are_the_originals_byte_for_byte(name):
+    assert hashlib.sha256(bundled(name).read_bytes()).hexdigest() == ORIGINAL_SHA256[name]
 
 
 def test_bundled_data_equals_the_shared_copy(cmu):
