@@ -31,6 +31,14 @@ class UnlabeledVideos:
     intrinsics : Intrinsics or list of Intrinsics, optional
         The camera of all videos, or one per video (pixel units, see
         :class:`SemiSupervisedLifter`). None means ``fit``'s ``intrinsics`` are used.
+    rotations : array-like of shape (n_videos, 3, 3), optional
+        World-to-camera rotation ``R`` of each video's camera (``X_cam = R @ (X_world - T)``,
+        as in :func:`~skpose3d.camera.world_to_camera`; e.g. ``make_views(...).rotations`` or
+        a rig's calibration). Used only by ``multi_view_weight > 0``.
+    recordings : sequence of hashable, optional
+        Which recording each video is a view of: videos with the same label are synchronised
+        views (one frame per instant, the same number of frames), e.g. ``views.video_ids``.
+        Used only by ``multi_view_weight > 0``.
 
     Notes
     -----
@@ -49,11 +57,12 @@ class UnlabeledVideos:
     (3, False)
     """
 
-    def __init__(self, videos, intrinsics=None):
+    def __init__(self, videos, intrinsics=None, *, rotations=None, recordings=None):
         if isinstance(videos, UnlabeledVideos) or videos is None:
             raise TypeError("videos must be a list of arrays (n_frames, n_joints, C)")
         self.videos = list(videos) if isinstance(videos, list | tuple) else videos
         self.intrinsics = intrinsics
+        self.rotations, self.recordings = rotations, recordings
 
     @property
     def n_videos(self) -> int:
@@ -66,7 +75,8 @@ class UnlabeledVideos:
             videos = f"<{self.n_videos} videos>"
         except (TypeError, ValueError):  # a repr must not fail on input that fit will reject
             videos = "<invalid videos>"
-        return f"UnlabeledVideos({videos}, intrinsics={cams})"
+        views = "" if self.recordings is None else ", with recordings"
+        return f"UnlabeledVideos({videos}, intrinsics={cams}{views})"
 
 
 def is_missing(target) -> bool:

@@ -208,36 +208,9 @@ def test_axis_errors_split_the_root_relative_error_into_image_plane_and_depth():
     assert errors["depth_mm"] == pytest.approx(0.0, abs=1e-3)
 
 
-def _rotation(angle, axis=(1.0, 2.0, 2.0)):
-    """Rodrigues: the rotation by ``angle`` radians about ``axis``."""
-    a = np.asarray(axis) / np.linalg.norm(axis)
-    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
-    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
-
-
-def test_view_rotations_map_each_view_of_a_clip_into_its_first_view():
-    _, y, _ = cmu_views(n_videos=2, max_frames=20)
-    truth = [np.eye(3), _rotation(0.7), _rotation(-1.2, (0, 1, 0))]
-    poses, ids = [], []
-    for vid, pose in enumerate(y):  # three views of each clip, each with its own root
-        for k, rot in enumerate(truth):
-            poses.append((pose - pose[:, :1]) @ rot.T + [0.1 * k, 0.0, 4.0])
-            ids.append(vid)
-    views = SimpleNamespace(poses_3d=poses, video_ids=np.array(ids))
-    rotations = probes.view_rotations(views)
-    for got, k in zip(rotations, [0, 1, 2, 0, 1, 2]):
-        np.testing.assert_allclose(got, truth[k].T, atol=1e-6)  # view k -> view 0: R_k^T
-
-
-def test_unlabeled_draws_keep_frames_of_one_video_or_one_frame_of_every_view():
-    lengths = [30, 30, 30, 5, 5, 5]  # two clips seen by three cameras, clip-major
+def test_grouped_draws_keep_frames_of_one_video():
+    lengths = [30, 30, 30, 5, 5, 5]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    synced = probes._SynchronisedViews(lengths, 3, np.random.default_rng(0)).take(12)
-    groups = synced.reshape(-1, 3)
-    video = np.searchsorted(starts, groups, side="right") - 1
-    assert (video[:, 1:] == video[:, :1] + [1, 2]).all() and (video[:, 0] % 3 == 0).all()
-    frame = groups - starts[video]
-    assert (frame == frame[:, :1]).all()  # the same instant in every view
     grouped = probes._GroupedFrames(lengths, np.random.default_rng(0)).take(3 * probes.GROUP)
     video = np.searchsorted(starts, grouped, side="right") - 1
     assert (video.reshape(3, probes.GROUP) == video[:: probes.GROUP, None]).all()
@@ -247,36 +220,6 @@ def test_unlabeled_draws_keep_frames_of_one_video_or_one_frame_of_every_view():
 def _mirrored(pose):
     """Mirror a (J, 3) pose: negate x and swap the left and right joints."""
     return (pose * [-1.0, 1.0, 1.0])[H36M.flip_permutation]
-
-
-@pytest.mark.parametrize("flip", [False, True])
-def test_multi_view_probe_adds_the_spread_of_the_views_in_one_frame(flip):
-    step, pose_net, _ = _step(probes._MultiViewStep, flip=flip)
-    step.lifter.n_views, step.lifter.multi_view_weight = 2, 1.0
-    x, poses, _ = _batch(n=6)
-    rots = torch.from_numpy(np.stack([np.eye(3), _rotation(0.9)] * 2)).float()
-    cams = torch.from_numpy(np.tile(CAM.normalized(), (4, 1)).astype(np.float32))
-    terms = step((x[:2], poses[:2, 4], x[2:], torch.cat([cams, rots.reshape(4, 9)], 1)), 1)
-    shipped = _step(_SemiSupervisedStep, flip=flip)[0]((x[:2], poses[:2, 4], x[2:], cams), 1)
-    assert float((terms["loss"] - shipped["loss"]).detach()) == pytest.approx(
-        float(terms["multi_view"].detach()), rel=1e-5
-    )
-    # Slow reference: each unlabeled clip's root-relative pose (mirrored back when its input
-    # was mirrored), rotated into its group's first view, against the group's mean.
-    x_unl = flip_keypoints(x[2:], H36M) if flip else x[2:]
-    with torch.no_grad():
-        pose = pose_net.forward_strided(torch.cat([x[:2], x_unl]))[2:, 0].double()
-    spread = []
-    for g in range(2):
-        common = []
-        for v in range(2):
-            p = pose[2 * g + v] - pose[2 * g + v][:1]
-            if flip:
-                p = torch.from_numpy(_mirrored(p.numpy()))
-            common.append(p @ rots[2 * g + v].double().T)
-        mean = (common[0] + common[1]) / 2
-        spread += [torch.linalg.norm(c - mean, dim=-1).mean() for c in common]
-    assert float(terms["multi_view"].detach()) == pytest.approx(float(sum(spread) / 4), rel=1e-4)
 
 
 def test_rigid_bones_probe_adds_each_frames_distance_to_its_videos_mean_bone_lengths():

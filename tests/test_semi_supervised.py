@@ -276,7 +276,8 @@ def test_flip_augmentation_mirrors_unlabeled_clips_and_their_cameras(data):
     step, _, _ = _step_setup(False, rng_value=0.1)  # every clip flipped
     x, poses = _clips(data)
     cams = torch.from_numpy(np.tile(CAM.normalized(), (4, 1)).astype(np.float32))
-    flipped_x, flipped_cams = step._flip_unlabeled(x, cams)
+    flipped_x, flipped_cams, which = step._flip_unlabeled(x, cams)
+    assert which.all()
     assert not torch.equal(flipped_x, x)
     # The mirrored poses seen through the mirrored cameras give the mirrored keypoints.
     for b in range(4):

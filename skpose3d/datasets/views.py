@@ -264,7 +264,9 @@ def make_views(
         One entry per (video, camera), video-major: ``keypoints`` (float32 ``(T, J, 3)``: x, y
         in pixels and a confidence; ``(T, J, 2)`` without noise), ``poses_3d`` (float32
         ``(T, J, 3)``, camera space, metres), ``intrinsics`` (:class:`~skpose3d.camera.Intrinsics`),
-        ``subjects``, ``trials``, ``cameras`` (names), ``video_ids`` (index of the input video).
+        ``subjects``, ``trials``, ``cameras`` (names), ``video_ids`` (index of the input video),
+        ``rotations`` (float64 ``(3, 3)``: the world-to-camera rotation ``R`` of the view, the
+        same for every frame; a rig that follows the subject only translates).
 
     Raises
     ------
@@ -293,7 +295,7 @@ def make_views(
         raise TypeError(f"noise must be a bool or a DetectorNoise, got {noise!r}")
     seeds = iter(_seeds(random_state, n * len(cameras)))
     out = Bunch(keypoints=[], poses_3d=[], intrinsics=[], subjects=[], trials=[], cameras=[])
-    out.video_ids = []
+    out.video_ids, out.rotations = [], []
     for i, world in enumerate(videos):
         if bone_scale:
             world = scale_bones(world, _subject_scales(subjects[i], bone_scale, skeleton), skeleton)
@@ -313,6 +315,7 @@ def make_views(
             out.subjects.append(subjects[i])
             out.trials.append(trials[i])
             out.video_ids.append(i)
+            out.rotations.append(R)
     for key in ("subjects", "trials", "video_ids"):
         out[key] = np.asarray(out[key])
     out.skeleton = skeleton

@@ -28,6 +28,7 @@ _NAMES = {
     "weighted_mpjpe_loss": "losses",
     "bone_lengths": "losses",
     "bone_length_loss": "losses",
+    "multi_view_loss": "losses",
 }
 _SUBMODULES = (
     "dropout", "fused", "inference", "lens", "losses", "products", "projection", "streaming",

@@ -87,3 +87,34 @@ def bone_length_loss(
     if norm == "l2":
         return diff.square().mean()
     raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+
+
+def multi_view_loss(poses: torch.Tensor, rotations: torch.Tensor, groups: torch.Tensor):
+    """Disagreement of synchronised views about one 3D pose (beyond the paper).
+
+    Each pose is rotated from its camera into the common world frame (``X_world = R.T @ X_cam``
+    up to the camera's position, which a root-relative pose does not carry) and the views of one
+    group (one instant of one recording) are pulled towards their mean: the mean Euclidean
+    distance of every view's joints to that consensus. A rotation shared by all views leaves it
+    unchanged, so any world frame will do. A group of one view adds zero.
+
+    Parameters
+    ----------
+    poses : Tensor of shape (B, n_joints, 3)
+        Root-relative poses in each view's camera frame.
+    rotations : Tensor of shape (B, 3, 3)
+        World-to-camera rotation ``R`` of each pose's camera (``X_cam = R @ (X_world - T)``).
+    groups : LongTensor of shape (B,)
+        Group of each pose, numbered ``0 .. n_groups - 1``.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss, averaged over all poses and joints.
+    """
+    world = poses @ rotations  # row vectors: x_world = x_cam @ R
+    n_groups = int(groups.max()) + 1
+    sums = world.new_zeros((n_groups, *world.shape[1:])).index_add(0, groups, world)
+    counts = torch.bincount(groups, minlength=n_groups).to(world.dtype)
+    consensus = sums / counts[:, None, None]
+    return torch.linalg.vector_norm(world - consensus[groups], dim=-1).mean()
