@@ -56,7 +56,9 @@ class SemiSupervisedLifter(TemporalPoseLifter):
       the absolute difference per bone averaged over bones: an **L1** difference, as in the
       authors' code, although the paper's figure says L2; ``bone_length_norm="l2"`` takes the
       mean squared difference instead). It keeps the unlabeled poses from collapsing into
-      whatever projects right.
+      whatever projects right;
+    - ``multi_view_weight`` × the disagreement of synchronised views (beyond the paper; off by
+      default, see the parameter).
 
     An epoch is one pass over the labeled frames; unlabeled clips are drawn in an endless
     shuffled stream. The first epochs (``warmup_epochs``) use labeled data only. ``predict``
@@ -107,7 +109,7 @@ random_state, verbose, warm_start, precise_bn, n_jobs, pose_loss
         of each batch then holds one instant of a recording in all its views, and each view's
         predicted pose, rotated into the world frame, is pulled towards the views' mean
         (:func:`~skpose3d.nn.losses.multi_view_loss`), so one camera's depth is checked by
-        another's image plane. 0.1 lowered MPJPE by 11% (untuned held-out subject: 7%) on
+        another's image plane. 0.1 lowered MPJPE by 12% (untuned held-out subject: 7%) on
         the benchmark's low-label protocol; 1.0 made it 9% worse (it outweighs the 2D loss).
 
     Attributes
