@@ -13,8 +13,9 @@ parameters cannot, by overriding one method of the lifter's step. Benchmark-only
   ``GROUP`` frames of one video, and a term pulls every frame's predicted bone lengths towards
   their group's mean (L1, weight ``RIGIDITY_WEIGHT``): one person's bones keep their length
   through a video, so with the 2D loss fixing a bone's image, its depth extent is fixed too.
-- The multi-view consistency rows use the package's option (``multi_view_weight``); its
-  probe here, which the recorded rows ran, matched it to 4e-6 m in predictions.
+- The multi-view consistency rows use the package option (``multi_view_weight``). The probe
+  that first recorded them lived here until the option replaced it (commit d4391fc), which
+  matched it to 4e-6 m in predictions on a quick run.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def load(quick: bool, noise: bool = True, protocol: dict = PROTOCOL) -> dict:
     unl = cmu_large_views(protocol["unlabeled_subjects"], seed=DATA_SEED + 3, **limits)
     test = cmu_large_views(LARGE_TEST_SUBJECTS, seed=1, **limits)
     held = cmu_large_views(LARGE_HELD_OUT_SUBJECTS, seed=2, **limits)
-    return dict(X=X, y=y, unlabeled=unl, test=test, held_out=held)
+    return dict(X=X, y=y, unlabeled=unl, test=test, held_out=held, groups=lab.video_ids)
 
 
 def make_lifter(row: str, seed: int, quick: bool, k: float = 1.0):

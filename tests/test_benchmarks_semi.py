@@ -244,3 +244,16 @@ def test_rigid_bones_probe_adds_each_frames_distance_to_its_videos_mean_bone_len
         np.abs(lengths - mean).mean(), rel=1e-4
     )
     assert float(terms["rigidity"].detach()) > 0
+
+
+def test_weight_cross_validation_report_lists_every_weight_and_the_choice():
+    cv = pytest.importorskip("semi_multi_view_cv")
+    report = {
+        "grid": [0.0, 0.1], "fold_mpjpe_mm": [[60.0, 62.0], [57.0, 59.0]],
+        "mean_mpjpe_mm": [61.0, 58.0], "chosen": 0.1, "seed": 0, "labeled_clips": 10,
+        "seconds": 600.0, "load": [1.0, 2.0],
+        "machine": {"cpu": "test CPU", "cpu_count": 2, "torch": "2.13.0"},
+    }  # fmt: skip
+    text = cv.markdown(report)
+    assert "| 0 | 60.0 | 62.0 | 61.0 |" in text and "| 0.1 | 57.0 | 59.0 | 58.0 |" in text
+    assert "Chosen: **0.1**" in text and "10 labeled clips" in text and "test CPU" in text
