@@ -65,8 +65,8 @@ def markdown(report: dict) -> str:
         f"`python benchmarks/semi_multi_view_cv.py`; GroupKFold(2) over subject 2's "
         f"{report['labeled_clips']} labeled clips, the recipe's epochs (half its steps per "
         f"fold), seed {report['seed']}; validation MPJPE (mm, root-relative) on the held-back "
-        f"labeled views. Machine: {m['cpu']}, {m['cpu_count']} CPUs, torch {m['torch']}, two fits at "
-        f"a time; load {report['load'][0]:.2f} at start, {report['load'][1]:.2f} at end; "
+        f"labeled views. Machine: {m['cpu']}, {m['cpu_count']} CPUs, torch {m['torch']}, two fits "
+        f"at a time; load {report['load'][0]:.2f} at start, {report['load'][1]:.2f} at end; "
         f"{report['seconds'] / 60:.0f} min.",
         "",
         "| multi_view_weight | fold 1 | fold 2 | mean |",
