@@ -1,21 +1,18 @@
 """Multi-view consistency (beyond the paper): the term, the synchronised draws, the option."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skpose3d import SemiSupervisedLifter, UnlabeledVideos
-from skpose3d._fit_context import FitContext
 from skpose3d._multi_view import SynchronisedFrames, frame_views
 from skpose3d.camera import flip_keypoints, normalize_screen_coordinates
 from skpose3d.datasets import load_cmu_mocap, make_views
 from skpose3d.nn.losses import multi_view_loss
-from skpose3d.nn.temporal import TemporalConvNet
-from skpose3d.semi_supervised import _SemiSupervisedStep
 from skpose3d.skeleton import H36M
+
+from .test_semi_supervised import _step_setup
 
 FAST = dict(filter_widths=(3, 3), channels=16, n_epochs=2, batch_size=32, warmup_epochs=1)
 
@@ -121,20 +118,9 @@ def test_synchronised_draws_are_one_instant_of_a_recording_in_every_view():
 
 @pytest.mark.parametrize("flip", [False, True])
 def test_step_adds_the_weighted_spread_of_the_views_mirrored_back(views, flip):
-    torch.manual_seed(0)
-    kwargs = dict(filter_widths=(3, 3), channels=16, dropout=0.0)
-    pose_net = TemporalConvNet(17, 2, 17, **kwargs).eval()
-    traj_net = TemporalConvNet(17, 2, 1, **kwargs).eval()
-    with torch.no_grad():
-        traj_net.shrink.bias.copy_(torch.tensor([0.0, 0.0, 5.0]))
-    lifter = SimpleNamespace(
-        flip_augmentation=flip, projection="distorted", projection_weight=1.0,
-        bone_length_weight=1.0, projection_confidence=False, bone_length_norm="l1",
-        pose_loss="recentred", multi_view_weight=0.5,
-    )  # fmt: skip
-    rng = SimpleNamespace(random=lambda n: np.full(n, 0.1))  # flips every clip when enabled
-    ctx = FitContext(lifter, pose_net, H36M, H36M, torch.device("cpu"), rng, traj_net)
-    step = _SemiSupervisedStep(lifter, ctx, target_offset=4)
+    # rng 0.1 mirrors every clip, 0.9 none (mirrored back before the views are compared)
+    step, pose_net, _ = _step_setup(False, rng_value=0.1 if flip else 0.9)
+    step.lifter.multi_view_weight = 0.5
     # labeled: view 0 of clip 1; unlabeled: clip 0 at frame 10 in views 0-3, clip 1 in views 4, 5
     x = torch.from_numpy(np.stack([views.X[m][6:15] for m in (4, 0, 1, 2, 3, 4, 5)]))
     y = torch.from_numpy(views.poses_3d[4][10:11].astype(np.float32))
