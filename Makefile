@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-# -rs prints the reason of every skipped test (tests that need ../shared say so).
+# -rs prints the reason of every skipped test.
 PYTEST = $(BIN)/python -m pytest -q -rs
 # The docs build runs every example in its quick mode to render outputs and figures (about
 # 10 s of examples on 2 cores); DOCS_RUN_EXAMPLES=0 renders the code only.
