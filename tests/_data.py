@@ -1,4 +1,5 @@
-"""Small real-motion fixtures for tests: CMU motion capture filmed by one virtual camera."""
+"""Small real-motion fixtures for tests: CMU motion capture filmed by one virtual camera, and
+known rotations to move it with."""
 
 from functools import lru_cache
 
@@ -38,3 +39,10 @@ def cmu_views(n_videos=12, max_frames=300, noise_px=0.0, seed=0, step=2):
         X.append(normalize_screen_coordinates(pixels, cam.width, cam.height).astype(np.float32))
         y.append(cam_space.astype(np.float32))
     return X, y, subjects[:n_videos]
+
+
+def rotation(angle, axis=(1.0, 2.0, 2.0)):
+    """Rodrigues: the rotation matrix by ``angle`` radians about ``axis``."""
+    a = np.asarray(axis, dtype=np.float64) / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k

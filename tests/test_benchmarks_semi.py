@@ -17,7 +17,7 @@ from skpose3d.nn.temporal import TemporalConvNet
 from skpose3d.semi_supervised import _SemiSupervisedStep
 from skpose3d.skeleton import H36M
 
-from ._data import cmu_views
+from ._data import cmu_views, rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 probes = pytest.importorskip("_semi_probes")
@@ -183,9 +183,7 @@ def test_rotation_error_is_the_angle_of_a_known_rotation_and_ignores_scale():
     angles = np.radians([10.0, 35.0])
     pred = []
     for pose, angle in zip(y, angles):
-        axis = np.array([1.0, 2.0, 2.0]) / 3  # Rodrigues: rotation about a fixed axis
-        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-        rot = np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+        rot = rotation(angle)  # about a fixed axis
         pred.append(1.3 * pose @ rot.T + 0.5)  # rotated, scaled and moved
     expected = (10.0 * len(y[0]) + 35.0 * len(y[1])) / (len(y[0]) + len(y[1]))
     assert protocol.rotation_error_deg(y, pred) == pytest.approx(expected, abs=1e-3)

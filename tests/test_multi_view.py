@@ -12,16 +12,10 @@ from skpose3d.datasets import load_cmu_mocap, make_views
 from skpose3d.nn.losses import multi_view_loss
 from skpose3d.skeleton import H36M
 
+from ._data import rotation
 from .test_semi_supervised import _step_setup
 
 FAST = dict(filter_widths=(3, 3), channels=16, n_epochs=2, batch_size=32, warmup_epochs=1)
-
-
-def _rotation(angle, axis=(1.0, 2.0, 2.0)):
-    """Rodrigues: the rotation by ``angle`` radians about ``axis``."""
-    a = np.asarray(axis) / np.linalg.norm(axis)
-    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
-    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +42,7 @@ def _unlabeled(views, **changes):
 def test_multi_view_loss_is_each_views_distance_to_the_groups_world_frame_mean():
     rng = np.random.default_rng(0)
     world = rng.normal(size=(3, 5, 3))  # three bodies in the world frame
-    rotations = [_rotation(a) for a in (0.0, 0.8, -1.4, 2.0, 0.3, 1.1)]
+    rotations = [rotation(a) for a in (0.0, 0.8, -1.4, 2.0, 0.3, 1.1)]
     groups = [0, 0, 0, 1, 1, 2]  # three views of body 0, two of body 1, one of body 2
     noise = rng.normal(scale=0.05, size=(6, 5, 3))
     cams = np.stack([(world[g] + e) @ r.T for g, e, r in zip(groups, noise, rotations)])
@@ -69,7 +63,7 @@ def test_multi_view_loss_is_each_views_distance_to_the_groups_world_frame_mean()
     zero = multi_view_loss(torch.tensor(exact), torch.tensor(np.stack(rotations)),
                            torch.tensor(groups))  # fmt: skip
     assert float(zero) == pytest.approx(0.0, abs=1e-12)
-    turned = torch.tensor(np.stack([r @ _rotation(0.5, (0, 0, 1)) for r in rotations]))
+    turned = torch.tensor(np.stack([r @ rotation(0.5, (0, 0, 1)) for r in rotations]))
     turned_cams = np.stack([(world[g] + e) @ r.T for g, e, r in zip(groups, noise, turned.numpy())])
     again = multi_view_loss(torch.tensor(turned_cams), turned, torch.tensor(groups))
     assert float(again) == pytest.approx(float(got), rel=1e-10)
