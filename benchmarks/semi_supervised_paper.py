@@ -52,7 +52,7 @@ from _protocol import (  # noqa: E402
     machine,
     rotation_error_deg,
     subject_frames,
-)  # fmt: skip
+)
 from _semi_probes import PROBES, prepare  # noqa: E402
 
 from skpose3d import SemiSupervisedLifter, TemporalPoseLifter, UnlabeledVideos  # noqa: E402
